@@ -274,8 +274,6 @@ class EconomicDispatch:
             h.passHessian(ncol, nz.size, 1, start, nz.astype(np.int32), q[nz])
         self._h = h
         self._all_on = np.ones(ng)
-        self._zero_bus = np.zeros(g.n_bus)
-        self._zero_bus.flags.writeable = False
         self._a = a
         self._ncol, self._nrow = ncol, nrow
         self._node_rows = np.arange(nn, dtype=np.int32)
@@ -416,7 +414,7 @@ class EconomicDispatch:
             shed = self._node_to_bus(shed_node, load)
             over = self._node_to_bus(over_node, load)
         else:
-            shed = over = self._zero_bus
+            shed, over = np.zeros(g.n_bus), np.zeros(g.n_bus)
         gen_cost_model = float(self._cost[self._c_gen : self._c_res] @ x[self._c_gen : self._c_res])
         if self.cost_model == "quadratic":
             gen_cost_model += float(g.gen_c2_usd_per_mw2h @ gen**2)

@@ -1,0 +1,272 @@
+"""The compute side of the co-simulation: nodes, DAG jobs, the ready queue, execution.
+
+State lives in growable numpy arrays indexed by sub-task (``t_*``) and job (``j_*``); the
+interval update (:meth:`CPNState.advance`) is vectorized over tasks and jobs. Sub-tasks run
+without preemption from the decision time at the start of an interval; a sub-task whose
+predecessors finish during an interval joins the queue at the interval's end.
+
+Job life cycle (tsco §III.A.2 with hard deadlines):
+
+* a job *completes* when its last sub-task finishes by the deadline (revenue is booked);
+* when the deadline passes first, the deadline penalty is booked and the job keeps running;
+  finishing later makes it *failed* with tardiness = finish - deadline;
+* a job still unfinished ``drop_after_h`` after its deadline is *dropped* (failed, tardiness
+  = drop_after_h): its unstarted sub-tasks leave the queue, running ones run out;
+* a job still in the system at the episode's end is *pending*.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from carbon_cpn.envs.config import CPNConfig, WorkloadConfig
+from carbon_cpn.envs.workload import CPU, GPU, JobBatch
+
+# Task status.
+WAITING, READY, RUNNING, DONE, DROPPED = 0, 1, 2, 3, 4
+# Job status.
+ACTIVE, COMPLETED, FAILED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class IntervalCompute:
+    """What the compute side did in one interval."""
+
+    #: Average facility power of each node over the interval [MW], ``[node]``.
+    node_power_mw: np.ndarray
+    #: Average busy servers / installed servers, ``[node, resource]``.
+    utilization: np.ndarray
+    #: Revenue of jobs completed on time in the interval [$].
+    revenue_usd: float
+    #: Jobs whose deadline passed unfinished in the interval.
+    deadline_misses: int
+    n_completed: int
+    n_failed: int
+
+
+class CPNState:
+    """Nodes, jobs and sub-tasks of one episode."""
+
+    def __init__(self, cpn: CPNConfig, workload: WorkloadConfig) -> None:
+        self.cfg = cpn
+        self.wl = workload
+        n = len(cpn.nodes)
+        self.n_nodes = n
+        self.capacity = np.array([[nd.cpu_units, nd.gpu_units] for nd in cpn.nodes], dtype=np.int64)  # [node, res]
+        idle = np.array([[nd.cpu_idle_kw, nd.gpu_idle_kw] for nd in cpn.nodes])
+        peak = np.array([[nd.cpu_peak_kw, nd.gpu_peak_kw] for nd in cpn.nodes])
+        self.pue = np.array([nd.pue for nd in cpn.nodes])
+        self.speed = np.array([nd.speed for nd in cpn.nodes])
+        # tsco eq. 9 per resource pool, times PUE: P = PUE (idle + (peak - idle) u) [MW].
+        self.idle_mw = self.pue * (self.capacity * idle).sum(axis=1) / 1000.0  # [node]
+        self.dyn_mw_per_server = self.pue[:, None] * (peak - idle) / 1000.0  # [node, res]
+        self.peak_mw = self.idle_mw + (self.dyn_mw_per_server * self.capacity).sum(axis=1)
+        self.slowdown = np.array([[1.0, workload.cpu_on_gpu_slowdown], [workload.gpu_on_cpu_slowdown, 1.0]])  # [pref, actual]
+        type_price = np.array([workload.cpu_price_usd_per_server_h, workload.gpu_price_usd_per_server_h])
+        self._price = type_price
+        self.reset()
+
+    # ------------------------------------------------------------------ storage
+    def reset(self) -> None:
+        cap = 1024
+        k = self.wl.max_subtasks
+        self.n_tasks = 0
+        self.n_jobs = 0
+        self.t_job = np.zeros(cap, dtype=np.int64)
+        self.t_res = np.zeros(cap, dtype=np.int64)  # preferred resource
+        self.t_units = np.zeros(cap, dtype=np.int64)
+        self.t_dur = np.zeros(cap)  # hours at speed 1 on the preferred resource
+        self.t_npred = np.zeros(cap, dtype=np.int64)
+        self.t_succ = -np.ones((cap, k), dtype=np.int64)
+        self.t_status = np.zeros(cap, dtype=np.int64)
+        self.t_node = -np.ones(cap, dtype=np.int64)
+        self.t_rtype = -np.ones(cap, dtype=np.int64)
+        self.t_start = np.zeros(cap)
+        self.t_end = np.zeros(cap)
+        jcap = 512
+        self.j_arrival = np.zeros(jcap)
+        self.j_deadline = np.zeros(jcap)
+        self.j_type = np.zeros(jcap, dtype=np.int64)
+        self.j_high = np.zeros(jcap, dtype=bool)
+        self.j_ntasks = np.zeros(jcap, dtype=np.int64)
+        self.j_ndone = np.zeros(jcap, dtype=np.int64)
+        self.j_status = np.zeros(jcap, dtype=np.int64)
+        self.j_late = np.zeros(jcap, dtype=bool)
+        self.j_finish = np.zeros(jcap)
+        self.j_tardiness = np.zeros(jcap)
+        self.j_value = np.zeros(jcap)
+        self.j_crit = np.zeros(jcap)
+        self.free = self.capacity.copy()  # [node, res]
+        self.ready: deque[int] = deque()
+        self.revenue_total = 0.0
+
+    def _grow_tasks(self, need: int) -> None:
+        cap = self.t_job.size
+        if self.n_tasks + need <= cap:
+            return
+        new = max(2 * cap, self.n_tasks + need)
+        for name in ("t_job", "t_res", "t_units", "t_dur", "t_npred", "t_status", "t_node", "t_rtype", "t_start", "t_end"):
+            old = getattr(self, name)
+            fill = -1 if name in ("t_node", "t_rtype") else 0
+            arr = np.full(new, fill, dtype=old.dtype)
+            arr[:cap] = old
+            setattr(self, name, arr)
+        succ = -np.ones((new, self.t_succ.shape[1]), dtype=np.int64)
+        succ[:cap] = self.t_succ
+        self.t_succ = succ
+
+    def _grow_jobs(self, need: int) -> None:
+        cap = self.j_arrival.size
+        if self.n_jobs + need <= cap:
+            return
+        new = max(2 * cap, self.n_jobs + need)
+        for name in ("j_arrival", "j_deadline", "j_type", "j_high", "j_ntasks", "j_ndone", "j_status", "j_late",
+                     "j_finish", "j_tardiness", "j_value", "j_crit"):
+            old = getattr(self, name)
+            arr = np.zeros(new, dtype=old.dtype)
+            arr[:cap] = old
+            setattr(self, name, arr)
+
+    # ------------------------------------------------------------------ arrivals
+    def add_jobs(self, batch: JobBatch) -> None:
+        """Append a batch; its root sub-tasks join the ready queue."""
+        nj, nt = batch.n_jobs, int(batch.task_job.size)
+        if nj == 0:
+            return
+        self._grow_jobs(nj)
+        self._grow_tasks(nt)
+        j0, t0 = self.n_jobs, self.n_tasks
+        js, ts = slice(j0, j0 + nj), slice(t0, t0 + nt)
+        self.j_arrival[js] = batch.arrival_h
+        self.j_deadline[js] = batch.deadline_h
+        self.j_type[js] = batch.type_index
+        self.j_high[js] = batch.high_qos
+        self.j_ntasks[js] = batch.n_tasks
+        self.j_ndone[js] = 0
+        self.j_status[js] = ACTIVE
+        self.j_late[js] = False
+        self.j_crit[js] = batch.critical_path_h
+        # Revenue of an on-time job: server-hours at speed 1 on the preferred resource x price.
+        self.j_value[js] = np.bincount(
+            batch.task_job, weights=batch.task_units * batch.task_duration_h * self._price[batch.task_resource],
+            minlength=nj,
+        )
+        self.t_job[ts] = batch.task_job + j0
+        self.t_res[ts] = batch.task_resource
+        self.t_units[ts] = batch.task_units
+        self.t_dur[ts] = batch.task_duration_h
+        self.t_npred[ts] = batch.task_n_pred
+        self.t_succ[ts] = np.where(batch.task_succ >= 0, batch.task_succ + t0, -1)
+        roots = np.flatnonzero(batch.task_n_pred == 0) + t0
+        self.t_status[ts] = WAITING
+        self.t_status[roots] = READY
+        self.t_node[ts] = -1
+        self.t_rtype[ts] = -1
+        self.n_jobs += nj
+        self.n_tasks += nt
+        self.ready.extend(roots.tolist())
+
+    # ------------------------------------------------------------------ decisions
+    def feasible(self, task: int) -> np.ndarray:
+        """Where ``task`` fits now, ``[node, resource]`` bool."""
+        return self.free >= self.t_units[task]
+
+    def run_time_h(self, task: int, node: int, rtype: int) -> float:
+        return float(self.t_dur[task] * self.slowdown[self.t_res[task], rtype] / self.speed[node])
+
+    def assign(self, task: int, node: int, rtype: int, now_h: float) -> None:
+        self.free[node, rtype] -= self.t_units[task]
+        self.t_status[task] = RUNNING
+        self.t_node[task] = node
+        self.t_rtype[task] = rtype
+        self.t_start[task] = now_h
+        self.t_end[task] = now_h + self.run_time_h(task, node, rtype)
+
+    # ------------------------------------------------------------------ the clock
+    def advance(self, t0: float, t1: float) -> IntervalCompute:
+        """Execute ``[t0, t1)``: energy, completions, successors, deadlines, drops."""
+        n = self.n_tasks
+        dt = t1 - t0
+        status = self.t_status[:n]
+        run = np.flatnonzero(status == RUNNING)
+        node, rtype = self.t_node[run], self.t_rtype[run]
+        overlap = np.clip(np.minimum(self.t_end[run], t1) - np.maximum(self.t_start[run], t0), 0.0, None)
+        pool = node * 2 + rtype
+        busy = np.bincount(pool, weights=self.t_units[run] * overlap, minlength=2 * self.n_nodes).reshape(-1, 2) / dt
+        power = self.idle_mw + (self.dyn_mw_per_server * busy).sum(axis=1)
+        util = busy / np.maximum(self.capacity, 1)
+
+        # Completions (a tolerance keeps float round-off from pushing an exact end into the
+        # next interval).
+        fin = run[self.t_end[run] <= t1 + 1e-9]
+        revenue = 0.0
+        n_completed = n_failed = 0
+        if fin.size:
+            self.t_status[fin] = DONE
+            np.add.at(self.free, (self.t_node[fin], self.t_rtype[fin]), self.t_units[fin])
+            succ = self.t_succ[fin].ravel()
+            succ = succ[succ >= 0]
+            if succ.size:
+                np.subtract.at(self.t_npred, succ, 1)
+                new_ready = np.unique(succ[(self.t_npred[succ] == 0) & (self.t_status[succ] == WAITING)])
+                self.t_status[new_ready] = READY
+                self.ready.extend(new_ready.tolist())
+            fjobs = self.t_job[fin]
+            np.add.at(self.j_ndone, fjobs, 1)
+            np.maximum.at(self.j_finish, fjobs, self.t_end[fin])
+            done_jobs = np.unique(fjobs)
+            done_jobs = done_jobs[(self.j_status[done_jobs] == ACTIVE) & (self.j_ndone[done_jobs] == self.j_ntasks[done_jobs])]
+            on_time = self.j_finish[done_jobs] <= self.j_deadline[done_jobs] + 1e-9
+            ok = done_jobs[on_time]
+            late = done_jobs[~on_time]
+            self.j_status[ok] = COMPLETED
+            self.j_status[late] = FAILED
+            self.j_tardiness[late] = self.j_finish[late] - self.j_deadline[late]
+            revenue = float(self.j_value[ok].sum())
+            n_completed, n_failed = int(ok.size), int(late.size)
+
+        # Deadlines passing unfinished; drops after the grace period.
+        m = self.n_jobs
+        active = self.j_status[:m] == ACTIVE
+        newly_late = np.flatnonzero(active & ~self.j_late[:m] & (self.j_deadline[:m] <= t1))
+        self.j_late[newly_late] = True
+        drop = np.flatnonzero(active & (self.j_deadline[:m] + self.wl.drop_after_h <= t1))
+        if drop.size:
+            self.j_status[drop] = FAILED
+            self.j_tardiness[drop] = self.wl.drop_after_h
+            self.j_finish[drop] = t1
+            dropped_jobs = np.zeros(m, dtype=bool)
+            dropped_jobs[drop] = True
+            unstarted = np.flatnonzero(dropped_jobs[self.t_job[:n]] & ((status == WAITING) | (status == READY)))
+            self.t_status[unstarted] = DROPPED
+            n_failed += int(drop.size)
+        self.revenue_total += revenue
+        return IntervalCompute(
+            node_power_mw=power, utilization=util, revenue_usd=revenue, deadline_misses=int(newly_late.size),
+            n_completed=n_completed, n_failed=n_failed,
+        )
+
+    # ------------------------------------------------------------------ summaries
+    def job_counts(self) -> dict[str, int]:
+        st = self.j_status[: self.n_jobs]
+        return {
+            "arrived": int(self.n_jobs),
+            "completed": int(np.sum(st == COMPLETED)),
+            "failed": int(np.sum(st == FAILED)),
+            "pending": int(np.sum(st == ACTIVE)),
+        }
+
+    def allocated(self) -> np.ndarray:
+        """Servers held by running sub-tasks, ``[node, resource]`` (for invariant checks)."""
+        n = self.n_tasks
+        run = np.flatnonzero(self.t_status[:n] == RUNNING)
+        out = np.zeros((self.n_nodes, 2), dtype=np.int64)
+        np.add.at(out, (self.t_node[run], self.t_rtype[run]), self.t_units[run])
+        return out
+
+
+__all__ = ["ACTIVE", "COMPLETED", "CPU", "CPNState", "DONE", "DROPPED", "FAILED", "GPU", "IntervalCompute", "READY",
+           "RUNNING", "WAITING"]
