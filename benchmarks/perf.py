@@ -89,13 +89,53 @@ def bench_dispatch(repeats: int) -> None:
     print(f"| pandapower rundcopp, same network | {t_pp:.3f} | 1x |")
 
 
+def bench_env(episodes: int) -> None:
+    """Random-policy throughput of the registered envs, and the share of time in the dispatch."""
+    import gymnasium as gym
+
+    import carbon_cpn
+
+    print("\n### Env throughput, random policy over feasible actions (one core)\n")
+    print("| env | episodes | decision steps/s | intervals/s | steps per interval | dispatch share |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for env_id in carbon_cpn.ENV_IDS:
+        env = gym.make(env_id).unwrapped
+        solve = env.dispatch.solve
+        spent = [0.0]
+
+        def timed_solve(*a: object, **k: object) -> object:
+            t0 = time.perf_counter()
+            out = solve(*a, **k)
+            spent[0] += time.perf_counter() - t0
+            return out
+
+        env.dispatch.solve = timed_solve  # type: ignore[method-assign]
+        rng = np.random.default_rng(0)
+        steps = intervals = 0
+        t0 = time.perf_counter()
+        for ep in range(episodes):
+            env.reset(seed=ep)
+            done = False
+            while not done:
+                a = int(rng.choice(np.flatnonzero(env.action_masks())))
+                _, _, done, _, _ = env.step(a)
+                steps += 1
+            intervals += env.n_intervals
+        wall = time.perf_counter() - t0
+        print(f"| {env_id} | {episodes} | {steps / wall:,.0f} | {intervals / wall:,.0f} | {steps / intervals:.1f} | "
+              f"{100 * spent[0] / wall:.0f}% |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--section", choices=["dispatch", "env", "all"], default="all")
     p.add_argument("--repeats", type=int, default=1000)
+    p.add_argument("--episodes", type=int, default=5)
     args = p.parse_args()
     if args.section in ("dispatch", "all"):
         bench_dispatch(args.repeats)
+    if args.section in ("env", "all"):
+        bench_env(args.episodes)
 
 
 if __name__ == "__main__":

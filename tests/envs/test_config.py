@@ -1,0 +1,53 @@
+"""Scenario loading and validation (issue #3, item 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbon_cpn.envs.config import ScenarioConfig, ScenarioError, available_scenarios, load_scenario
+
+
+def test_shipped_scenarios_load() -> None:
+    names = available_scenarios()
+    assert {"ieee30_5dc", "tiny"} <= set(names)
+    for name in names:
+        cfg = load_scenario(name)
+        assert isinstance(cfg, ScenarioConfig) and cfg.name == name
+    cfg = load_scenario("ieee30_5dc")
+    assert len(cfg.cpn.nodes) == 5 and len(cfg.grid.solar) == 3 and len(cfg.grid.wind) == 2
+    assert len(cfg.grid.batteries) == 4
+    shares = {t.name: t.share for t in cfg.workload.types}
+    assert shares == {"ai_training": 0.35, "ai_inference": 0.25, "big_data": 0.20, "scientific": 0.15,
+                      "web_services": 0.05}  # c3o Table 2
+
+
+def test_overrides_apply_and_validate() -> None:
+    cfg = load_scenario("ieee30_5dc", episode__days=3, **{"reward.carbon_price_usd_per_t": 120.0})
+    assert cfg.episode.days == 3 and cfg.reward.carbon_price_usd_per_t == 120.0
+    cfg = load_scenario("ieee30_5dc", **{"cpn.nodes.0.pue": 1.5})
+    assert cfg.cpn.nodes[0].pue == 1.5
+    with pytest.raises(ScenarioError, match=r"cpn.nodes.9: expected a list index < 5"):
+        load_scenario("ieee30_5dc", **{"cpn.nodes.9.pue": 1.5})
+    with pytest.raises(ScenarioError, match=r"dc_b2.pue=5.0: expected a number in \[1, 3\]"):
+        load_scenario("ieee30_5dc", **{"cpn.nodes.0.pue": 5.0})
+    with pytest.raises(ScenarioError, match=r"grid.n_segments=1.5: expected an integer"):
+        load_scenario("ieee30_5dc", grid__n_segments=1.5)
+
+
+def test_unknown_key_in_file(tmp_path: Path) -> None:
+    text = Path(__file__).parents[2].joinpath("envs/scenarios/tiny.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("jobs_per_hour = 6.0", "jobs_per_hour = 6.0\njobs_per_day = 3"))
+    with pytest.raises(ScenarioError, match=r"workload.jobs_per_day: unknown key; expected one of"):
+        load_scenario(bad)
+    bad.write_text(text.replace("share = 0.5", "share = 0.9"))
+    with pytest.raises(ScenarioError, match=r"workload.types shares=1.4: expected shares summing to 1"):
+        load_scenario(bad)
+    bad.write_text(text.replace('capacity_mw = 60.0', 'capacity_mw = -60.0'))
+    with pytest.raises(ScenarioError, match=r"pv_a.capacity_mw=-60.0: expected a finite number >= 0"):
+        load_scenario(bad)
+    bad.write_text("[grid\n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(bad)
