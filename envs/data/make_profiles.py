@@ -41,8 +41,9 @@ def read_site(name: str) -> tuple[pd.DataFrame, dict]:
     else:
         df, meta = pvlib.iotools.read_tmy2(PVLIB_DATA / fname)
         df = df.rename(columns={"GHI": "ghi", "DNI": "dni", "DHI": "dhi", "DryBulb": "temp_air", "Wspd": "wind_speed"})
-        df["temp_air"] = df["temp_air"] / 10.0 if df["temp_air"].abs().max() > 60 else df["temp_air"]
-        df["wind_speed"] = df["wind_speed"] / 10.0 if df["wind_speed"].max() > 40 else df["wind_speed"]
+        # TMY2 stores dry-bulb temperature and wind speed in tenths (NREL TMY2 user manual).
+        df["temp_air"] = df["temp_air"] / 10.0
+        df["wind_speed"] = df["wind_speed"] / 10.0
     assert len(df) == HOURS, (name, len(df))
     # TMY rows are hour-ending and mix source years per month; place them on one calendar year
     # (2019, not a leap year), at the middle of each hour for the sun's position.
