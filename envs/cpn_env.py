@@ -82,6 +82,7 @@ Version history
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from typing import Any
 
@@ -92,6 +93,7 @@ from gymnasium import spaces
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import CPNState, IntervalCompute
 from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid, grid_inputs, initial_soc_mwh, make_dispatch
+from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, nearest_node_of_farms, scheduler_view
 from carbon_cpn.envs.workload import JobGenerator
 
 #: Observation entries are clipped to [-OBS_CLIP, OBS_CLIP] (an LMP at the value of lost load
@@ -128,6 +130,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self.n_actions = 2 * self.n_nodes + 1
         self.defer_action = self.n_actions - 1
         self.action_space = spaces.Discrete(self.n_actions)
+        self.farm_node = nearest_node_of_farms(self)  # [res] node nearest each farm
         self._build_layout()
         self.observation_space = spaces.Box(low=-OBS_CLIP, high=OBS_CLIP, shape=(self._obs_dim,), dtype=np.float32)
         self._res_cap = np.array([u.capacity_mw for u in (*cfg.grid.solar, *cfg.grid.wind)])
@@ -143,7 +146,6 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             "deadline_penalty": -r.w_pen / r.reward_scale_usd,
             "invalid_action": -1.0 / r.reward_scale_usd,
         }
-        self._rng_ready = False
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self) -> None:
@@ -173,6 +175,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         elif not (isinstance(day, (int, np.integer)) and 0 <= day <= 365 - ep.days):
             raise ValueError(f"options['day']={day!r}: expected an integer day in [0, {365 - ep.days}]")
         self.day = int(day)
+        self._rng_at_start = copy.deepcopy(self.np_random)  # for foresight(): arrivals ahead
         self.inputs = grid_inputs(self.cfg.grid, self.grid, self.day, self.n_intervals, self.interval_h)
         self.committed = self.commitment.commitment(self.grid, self.day, self.n_intervals, self.interval_h)
         self.cpn.reset()
@@ -453,6 +456,14 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
     def head_task(self) -> int:
         """Index of the sub-task awaiting a decision, or -1."""
         return self._head
+
+    def scheduler_view(self) -> SchedulerView:
+        """The structured state a heuristic scheduler may use (see ``carbon_cpn.envs.views``)."""
+        return scheduler_view(self)
+
+    def foresight(self) -> Foresight:
+        """The whole episode ahead: grid inputs and every job arrival (for the oracle)."""
+        return foresight(self)
 
     def render(self) -> Any:
         if self.render_mode is None:

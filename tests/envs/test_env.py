@@ -213,3 +213,23 @@ def test_render_modes(mode: str) -> None:
         assert "LMP" in out and "jobs:" in out
     else:
         assert out.ndim == 3 and out.shape[2] == 3 and out.dtype == np.uint8 and out.std() > 0
+
+
+def test_foresight_matches_the_arrivals_and_view_is_consistent() -> None:
+    env = CarbonCPNEnv("tiny")
+    env.reset(seed=21)
+    fs = env.foresight()
+    rng = np.random.default_rng(0)
+    done = False
+    while not done:
+        view = env.scheduler_view()
+        assert view.head is not None and view.head.task == env.head_task
+        np.testing.assert_array_equal(view.action_mask, env.action_masks())
+        assert view.head.units == env.cpn.t_units[env.head_task]
+        _, _, done, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+    assert fs.n_intervals == env.n_intervals
+    arrivals = np.concatenate([b.arrival_h for b in fs.batches if b is not None])
+    np.testing.assert_array_equal(arrivals, env.cpn.j_arrival[: env.cpn.n_jobs])
+    units = np.concatenate([b.task_units for b in fs.batches if b is not None])
+    np.testing.assert_array_equal(units, env.cpn.t_units[: env.cpn.n_tasks])
+    np.testing.assert_array_equal(fs.res_avail_mw, env.inputs.res_avail_mw)
