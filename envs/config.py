@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from carbon_cpn.optim.grid import BatteryUnit
+
 
 class ScenarioError(ValueError):
     """A scenario key or value that is not allowed."""
@@ -61,42 +63,24 @@ class RenewableConfig:
 
 
 @dataclass(frozen=True)
-class BatteryConfig:
-    """A battery (tsco eq. 2)."""
+class BatteryConfig(BatteryUnit):
+    """A battery (tsco eq. 2): the dispatch model's :class:`BatteryUnit` fields, validated
+    there, plus its state of charge at the start of an episode."""
 
-    name: str
-    #: pandapower bus label.
-    bus: int
-    #: Charge/discharge power rating [MW].
-    power_mw: float
-    #: Energy capacity [MWh].
-    energy_mwh: float
-    #: Charging efficiency in (0, 1].
-    eta_charge: float = 0.95
-    #: Discharging efficiency in (0, 1].
-    eta_discharge: float = 0.95
-    #: SOC bounds as fractions of energy_mwh.
-    soc_min_frac: float = 0.1
-    soc_max_frac: float = 0.9
+    #: Value of stored energy [$/MWh]: between the night-time and evening marginal costs of
+    #: the default grid (cost_scale 10), so batteries charge on cheap or spilled energy.
+    value_usd_per_mwh: float = 30.0
     #: SOC at the start of an episode, fraction of energy_mwh.
     soc_init_frac: float = 0.5
-    #: Value of stored energy [$/MWh] that steers charging and discharging.
-    value_usd_per_mwh: float = 30.0
 
     def __post_init__(self) -> None:
-        _nonneg(f"{self.name}.power_mw", self.power_mw)
-        _pos(f"{self.name}.energy_mwh", self.energy_mwh)
-        for k in ("eta_charge", "eta_discharge"):
-            v = getattr(self, k)
-            _require(isinstance(v, (int, float)) and 0 < v <= 1, f"{self.name}.{k}", v, "a number in (0, 1]")
-        for k in ("soc_min_frac", "soc_max_frac", "soc_init_frac"):
-            _frac(f"{self.name}.{k}", getattr(self, k))
+        super().__post_init__()
+        _frac(f"{self.name}.soc_init_frac", self.soc_init_frac)
         _require(
-            self.soc_min_frac <= self.soc_init_frac <= self.soc_max_frac and self.soc_min_frac < self.soc_max_frac,
+            self.soc_min_frac <= self.soc_init_frac <= self.soc_max_frac,
             f"{self.name}.soc_init_frac", self.soc_init_frac,
             f"soc_min_frac ({self.soc_min_frac}) <= soc_init_frac <= soc_max_frac ({self.soc_max_frac})",
         )
-        _nonneg(f"{self.name}.value_usd_per_mwh", self.value_usd_per_mwh)
 
 
 @dataclass(frozen=True)
@@ -370,7 +354,9 @@ def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
     kwargs = {k: _convert(hints[k], v, f"{path}.{k}" if path else k) for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except TypeError as exc:  # a missing required field
+    except ScenarioError:
+        raise
+    except (TypeError, ValueError) as exc:  # a missing field, or a unit model's own validation
         raise ScenarioError(f"{path or cls.__name__}: {exc}") from exc
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from carbon_cpn.envs.config import GridConfig, ScenarioError
 from carbon_cpn.envs.profiles import Profiles, load_profiles
 from carbon_cpn.optim.dispatch import EconomicDispatch
-from carbon_cpn.optim.grid import BatteryUnit, GridModel, RenewableUnit
+from carbon_cpn.optim.grid import GridModel, RenewableUnit
 
 
 def build_grid(cfg: GridConfig) -> GridModel:
@@ -40,13 +40,8 @@ def build_grid(cfg: GridConfig) -> GridModel:
             if u.profile not in profiles.columns:
                 raise ScenarioError(f"{u.name}.profile={u.profile!r}: expected one of {profiles.names()}")
             res.append(RenewableUnit(u.name, u.bus, u.capacity_mw, kind))
-    bats = [
-        BatteryUnit(b.name, b.bus, b.power_mw, b.energy_mwh, b.eta_charge, b.eta_discharge, b.soc_min_frac,
-                    b.soc_max_frac, b.value_usd_per_mwh)
-        for b in cfg.batteries
-    ]
     return GridModel.from_pandapower(
-        net, fuels=cfg.fuels or None, renewables=res, batteries=bats, voll_usd_per_mwh=cfg.voll_usd_per_mwh,
+        net, fuels=cfg.fuels or None, renewables=res, batteries=cfg.batteries, voll_usd_per_mwh=cfg.voll_usd_per_mwh,
         overgen_penalty_usd_per_mwh=cfg.voll_usd_per_mwh,
     )
 

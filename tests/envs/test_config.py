@@ -51,3 +51,11 @@ def test_unknown_key_in_file(tmp_path: Path) -> None:
     bad.write_text("[grid\n")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         load_scenario(bad)
+
+
+def test_battery_validation_comes_from_the_unit_model() -> None:
+    with pytest.raises(ScenarioError, match=r"grid.batteries\[0\]: battery 'bess_6' eta_charge=1.5: expected a value in \(0, 1\]"):
+        load_scenario("tiny", **{"grid.batteries.0.eta_charge": 1.5})
+    with pytest.raises(ScenarioError, match=r"bess_6.soc_init_frac=0.95: expected soc_min_frac \(0.1\) <= soc_init_frac"):
+        load_scenario("tiny", **{"grid.batteries.0.soc_init_frac": 0.95})
+    assert load_scenario("tiny").grid.batteries[0].value_usd_per_mwh == 30.0
