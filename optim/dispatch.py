@@ -39,7 +39,9 @@ flow); the marginal emissions are then a weighted difference of factors, e.g.
 ``2.1 x 935 - 1.1 x 405`` kg/MWh, and can be negative (a clean unit ramps up while a dirty
 one backs down) or above every unit's factor. This is the correct locational marginal
 emission rate, the carbon analogue of an LMP above every offer price. Where load is being
-shed the marginal "unit" is shedding, so MCI is 0 and LMP equals VOLL.
+shed the marginal "unit" is shedding, so MCI is 0 and LMP equals VOLL. MCI counts direct
+(stack) emissions of the interval: where a battery or a curtailed renewable is on the margin
+MCI is 0, although the battery's stored energy came from earlier generation.
 """
 
 from __future__ import annotations
