@@ -91,7 +91,7 @@ import numpy as np
 from gymnasium import spaces
 
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
-from carbon_cpn.envs.cpn import CPNState, IntervalCompute
+from carbon_cpn.envs.cpn import READY, CPNState, IntervalCompute
 from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid, grid_inputs, initial_soc_mwh, make_dispatch
 from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, nearest_node_of_farms, scheduler_view
 from carbon_cpn.envs.workload import JobGenerator
@@ -256,13 +256,15 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             if self._decisions < max_dec:
                 while self._pending:
                     task = self._pending.popleft()
-                    if cpn.t_status[task] != 1:  # dropped meanwhile
+                    if cpn.t_status[task] != READY:  # dropped meanwhile
                         continue
                     if (cpn.free >= cpn.t_units[task]).any():
                         self._head = task
                         return
                     self._deferred.append(task)  # fits nowhere now: no decision to make
-            self._deferred.extend(t for t in self._pending if cpn.t_status[t] == 1)
+            if self._pending:
+                left = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+                self._deferred.extend(left[cpn.t_status[left] == READY].tolist())
             self._pending.clear()
             self._head = -1
             if self.t >= self.n_intervals:
@@ -344,9 +346,10 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self.t += 1
         self.now_h = t1
         self._decisions = 0
-        ready = [x for x in cpn.ready if cpn.t_status[x] == 1]
+        new = np.fromiter(cpn.ready, dtype=np.int64, count=len(cpn.ready))
         cpn.ready.clear()
-        self._pending = deque(self._deferred + ready)
+        self._pending = deque(self._deferred)
+        self._pending.extend(new[cpn.t_status[new] == READY].tolist())
         self._deferred = []
         self._refresh_static_obs()
 
