@@ -57,21 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--day", type=int, default=180, help="day of the profile year (0-364)")
     d.add_argument("--days", type=int, default=1, help="number of days (1-7)")
     d.set_defaults(func=_cmd_dispatch_day)
+
+    from carbon_cpn.envs.day_ahead import add_plan_parser
+
+    add_plan_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "day", 0) is not None and hasattr(args, "day") and not (0 <= args.day <= 364):
+    if hasattr(args, "day") and not (0 <= args.day <= 364):
         parser.error(f"--day={args.day}: expected a day in [0, 364]")
     if hasattr(args, "days") and not (1 <= args.days <= 7):
         parser.error(f"--days={args.days}: expected 1 to 7")
+    if hasattr(args, "scenarios") and not (1 <= args.scenarios <= 31):
+        parser.error(f"--scenarios={args.scenarios}: expected 1 to 31 (distinct analog days)")
     from carbon_cpn.envs.config import ScenarioError
+    from carbon_cpn.optim.commitment import CommitmentError
 
     try:
-        return int(args.func(args))
-    except ScenarioError as exc:
+        return int(args.func(args) or 0)
+    except (ScenarioError, CommitmentError) as exc:
         print(f"carbon-cpn: error: {exc}", file=sys.stderr)
         return 2
 

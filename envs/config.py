@@ -311,6 +311,37 @@ class EpisodeConfig:
 
 
 @dataclass(frozen=True)
+class CommitmentConfig:
+    """Where the real-time dispatch's unit commitment comes from (issue #4)."""
+
+    #: "all_on": every thermal unit available all day (a placeholder rule);
+    #: "day_ahead": the stochastic unit-commitment plan of the day (solved once per day and
+    #: scenario seed, then cached on disk).
+    mode: str = "all_on"
+    #: Renewable/load scenarios of the day-ahead problem, and the seed they are drawn with.
+    n_scenarios: int = 3
+    seed: int = 0
+    #: Relative optimality gap of the Benders decomposition.
+    gap: float = 1e-3
+    #: Minimum stable output of the thermal units as a share of Pmax (0 keeps the case's Pmin).
+    pmin_frac: float = 0.0
+    #: No-load cost of a committed unit [$ per MW of capacity per hour].
+    no_load_usd_per_mw_h: float = 0.0
+    #: Carbon price of the day-ahead problem [$/t]; negative means the reward's carbon price.
+    carbon_price_usd_per_t: float = -1.0
+
+    def __post_init__(self) -> None:
+        _require(self.mode in ("all_on", "day_ahead"), "commitment.mode", self.mode, "'all_on' or 'day_ahead'")
+        _require(isinstance(self.n_scenarios, int) and 1 <= self.n_scenarios <= 31, "commitment.n_scenarios",
+                 self.n_scenarios, "an integer in [1, 31]")
+        _require(isinstance(self.seed, int) and self.seed >= 0, "commitment.seed", self.seed, "an integer >= 0")
+        _require(isinstance(self.gap, (int, float)) and 0 < self.gap < 1, "commitment.gap", self.gap, "a number in (0, 1)")
+        _require(isinstance(self.pmin_frac, (int, float)) and 0 <= self.pmin_frac < 1, "commitment.pmin_frac",
+                 self.pmin_frac, "a number in [0, 1)")
+        _nonneg("commitment.no_load_usd_per_mw_h", self.no_load_usd_per_mw_h)
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
     name: str = "custom"
     grid: GridConfig = field(default_factory=GridConfig)
@@ -318,6 +349,7 @@ class ScenarioConfig:
     workload: WorkloadConfig = field(default_factory=lambda: WorkloadConfig(types=(WorkloadType("generic", 1.0, 0.5, 0.25, 2.0, 1, 16, 3.0),)))
     reward: RewardConfig = field(default_factory=RewardConfig)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
+    commitment: CommitmentConfig = field(default_factory=CommitmentConfig)
 
 
 # ----------------------------------------------------------------------------- loading

@@ -120,9 +120,16 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         cfg = self.cfg
         self.interval_h = cfg.episode.interval_min / 60.0
         self.n_intervals = int(round(cfg.episode.days * 24 / self.interval_h))
-        self.grid = build_grid(cfg.grid)
+        self.grid = build_grid(cfg.grid, cfg.commitment)
         self.dispatch = make_dispatch(cfg.grid, self.grid, self.interval_h)
-        self.commitment: CommitmentSource = commitment or AllUnitsCommitted()
+        if commitment is None:
+            if cfg.commitment.mode == "day_ahead":
+                from carbon_cpn.envs.day_ahead import PlanCommitment
+
+                commitment = PlanCommitment(cfg, self.grid)
+            else:
+                commitment = AllUnitsCommitted()
+        self.commitment: CommitmentSource = commitment
         self.cpn = CPNState(cfg.cpn, cfg.workload)
         self.jobs = JobGenerator(cfg.workload)
         self.n_nodes = self.cpn.n_nodes

@@ -12,14 +12,17 @@ from typing import Protocol
 
 import numpy as np
 
-from carbon_cpn.envs.config import GridConfig, ScenarioError
+from carbon_cpn.envs.config import CommitmentConfig, GridConfig, ScenarioError
 from carbon_cpn.envs.profiles import Profiles, load_profiles
 from carbon_cpn.optim.dispatch import EconomicDispatch
 from carbon_cpn.optim.grid import GridModel, RenewableUnit
 
 
-def build_grid(cfg: GridConfig) -> GridModel:
-    """Turn a ``[grid]`` table into a :class:`GridModel` (pandapower is used here only)."""
+def build_grid(cfg: GridConfig, commitment: CommitmentConfig | None = None) -> GridModel:
+    """Turn a ``[grid]`` table into a :class:`GridModel` (pandapower is used here only).
+
+    ``commitment`` may set the thermal units' minimum stable output and no-load cost, which
+    only matter when units can be switched off."""
     import pandapower.networks as pn
 
     maker = getattr(pn, cfg.case, None)
@@ -29,6 +32,16 @@ def build_grid(cfg: GridConfig) -> GridModel:
     for table, col in (("poly_cost", "cp1_eur_per_mw"), ("poly_cost", "cp2_eur_per_mw2"), ("poly_cost", "cp0_eur")):
         getattr(net, table)[col] = getattr(net, table)[col] * cfg.cost_scale
     net.load["p_mw"] = net.load["p_mw"] * cfg.load_scale
+    if commitment is not None and commitment.pmin_frac > 0:
+        for table in (net.gen, net.ext_grid):
+            table["min_p_mw"] = np.maximum(table["min_p_mw"].fillna(0.0), commitment.pmin_frac * table["max_p_mw"])
+    if commitment is not None and commitment.no_load_usd_per_mw_h > 0:
+        cap = {("ext_grid", i): float(p) for i, p in net.ext_grid["max_p_mw"].items()}
+        cap.update({("gen", i): float(p) for i, p in net.gen["max_p_mw"].items()})
+        net.poly_cost["cp0_eur"] = [
+            c0 + commitment.no_load_usd_per_mw_h * cap.get((et, int(el)), 0.0)
+            for c0, et, el in zip(net.poly_cost["cp0_eur"], net.poly_cost["et"], net.poly_cost["element"])
+        ]
     if "max_loading_percent" in net.line:
         net.line["max_loading_percent"] = net.line["max_loading_percent"] * cfg.rating_scale
     if "max_loading_percent" in net.trafo:

@@ -324,6 +324,7 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
     _first_stage(m, system)
     m.theta = pyo.Var(range(W), within=pyo.NonNegativeReals)  # all recourse costs are >= 0
     m.obj = pyo.Objective(expr=m.first_stage_cost + sum(float(sc.prob[k]) * m.theta[k] for k in range(W)))
+    _add_shortfall_bounds(m, system, sc)
     m.cuts = pyo.ConstraintList()
     solver = Highs()
     solver.config.stream_solver = False
@@ -363,7 +364,8 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
             # The master needs to be solved only as tightly as the current gap requires.
             solver.config.mip_gap = max(gap / 10.0, min(0.05, rel / 4.0))
             res = solver.solve(m)
-            lb = float(res.best_objective_bound)
+            # Every master bound is valid; a looser master may report a lower one than before.
+            lb = max(float(res.best_objective_bound), lbs[-1] if lbs else -math.inf)
             u, v, w = _read_first_stage(m, system)
             results = evaluate(u)
             ub_k = _first_stage_cost(system, u, v, w) + sum(sc.prob[k] * results[k].cost_usd for k in range(W))
@@ -384,6 +386,32 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
     assert best is not None
     ub, u, v, w, results = best
     return _plan(system, sc, u, v, w, results, ub, lbs, ubs, it, time.perf_counter() - t_start, "benders")
+
+
+def _add_shortfall_bounds(m: object, system: UCSystem, sc: DayScenarios) -> None:
+    """Valid lower bounds on each theta_w that the master knows from the start.
+
+    Whatever the dispatch, load above the most the system can supply in a period (committed
+    Pmax + all renewables + every battery at full discharge) is shed at VOLL, and must-run
+    output (committed Pmin) above load plus full battery charging is spilled at the
+    over-generation penalty; the network can only make both worse. Without these, early
+    masters try plans that shed load, and each such plan costs an iteration to rule out.
+    """
+    import pyomo.environ as pyo
+
+    g, T, dt, W = system.grid, system.n_periods, system.period_h, sc.n
+    p_bess = float(sum(b.power_mw for b in g.batteries))
+    demand = sc.load_mw.sum(axis=2)  # [w, t]
+    res = sc.res_avail_mw.sum(axis=2)  # [w, t]
+    m.short = pyo.Var(range(W), range(T), within=pyo.NonNegativeReals)
+    m.spill = pyo.Var(range(W), range(T), within=pyo.NonNegativeReals)
+    G = range(g.n_gen)
+    m.short_def = pyo.Constraint(range(W), range(T), rule=lambda m, k, t: m.short[k, t] >= float(
+        demand[k, t] - res[k, t] - p_bess) - sum(float(g.gen_pmax_mw[i]) * m.u[i, t] for i in G))
+    m.spill_def = pyo.Constraint(range(W), range(T), rule=lambda m, k, t: m.spill[k, t] >= sum(
+        float(g.gen_pmin_mw[i]) * m.u[i, t] for i in G) - float(demand[k, t] + p_bess))
+    m.theta_floor = pyo.Constraint(range(W), rule=lambda m, k: m.theta[k] >= dt * sum(
+        g.voll_usd_per_mwh * m.short[k, t] + g.overgen_penalty_usd_per_mwh * m.spill[k, t] for t in range(T)))
 
 
 def _plan(system: UCSystem, sc: DayScenarios, u: np.ndarray, v: np.ndarray, w: np.ndarray,

@@ -1,0 +1,170 @@
+"""The day-ahead plan as the env's commitment source, cached on disk (issue #4, item 4).
+
+:class:`PlanCommitment` draws the day's renewable/load scenarios from the measured profiles
+(with the CPN's expected load added at its buses), solves the stochastic unit commitment by
+Benders decomposition, and caches the plan, plus the day-ahead LMP and MCI profile it implies,
+in ``<cache_dir>/<scenario hash>_s<seed>_d<day>.npz``. Later resets of the same day read the
+file. ``run_plan`` backs the ``carbon-cpn plan`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from carbon_cpn.envs.config import ScenarioConfig, load_scenario
+from carbon_cpn.envs.cpn import CPNState
+from carbon_cpn.envs.grid_system import build_grid
+from carbon_cpn.envs.profiles import load_profiles
+from carbon_cpn.optim.commitment import (
+    CommitmentPlan,
+    DayScenarios,
+    UCSystem,
+    day_ahead_prices,
+    default_uc_params,
+    draw_day_scenarios,
+    solve_suc,
+)
+from carbon_cpn.optim.grid import GridModel
+
+
+#: What turns a scenario into one with day-ahead unit commitment (``CarbonCPN-UC-v0`` and the
+#: default of ``carbon-cpn plan``): thermal units with a 30 % minimum stable output and a
+#: no-load cost, so that switching them off matters.
+UC_OVERRIDES: dict[str, object] = {
+    "commitment__mode": "day_ahead",
+    "commitment__pmin_frac": 0.3,
+    "commitment__no_load_usd_per_mw_h": 2.0,
+}
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "carbon-cpn" / "plans"
+
+
+def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int) -> tuple[UCSystem, DayScenarios]:
+    """The day-ahead problem of ``day``: the grid, unit parameters by fuel, and N scenarios."""
+    prof = load_profiles()
+    units = (*cfg.grid.solar, *cfg.grid.wind)
+    res_pu = np.column_stack([prof.columns[u.profile] for u in units]) if units else np.zeros((8760, 0))
+    cap = np.array([u.capacity_mw for u in units])
+    # The CPN's expected load: idle plus half its dynamic range, at its nodes' buses.
+    cpn = CPNState(cfg.cpn, cfg.workload)
+    expected = 0.5 * (cpn.idle_mw + cpn.peak_mw)
+    extra = np.zeros(grid.n_bus)
+    np.add.at(extra, [grid.bus_position(nd.bus) for nd in cfg.cpn.nodes], expected)
+    price = cfg.commitment.carbon_price_usd_per_t
+    system = UCSystem(grid, default_uc_params(grid), period_h=1.0,
+                      carbon_price_usd_per_t=cfg.reward.carbon_price_usd_per_t if price < 0 else price,
+                      soc0_mwh=np.array([b.soc_init_frac * b.energy_mwh for b in cfg.grid.batteries]),
+                      n_segments=cfg.grid.n_segments)
+    sc = draw_day_scenarios(res_pu, prof.columns["load"], cap, grid.base_load_mw, day, n, seed,
+                            extra_load_mw=np.broadcast_to(extra, (system.n_periods, grid.n_bus)))
+    return system, sc
+
+
+class PlanCommitment:
+    """Commitment from the day-ahead stochastic unit-commitment plan of each episode day."""
+
+    def __init__(self, cfg: ScenarioConfig, grid: GridModel | None = None, cache_dir: str | Path | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.cfg = cfg
+        self.grid = grid if grid is not None else build_grid(cfg.grid, cfg.commitment)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.log = log
+        key = repr((cfg.grid, cfg.cpn, cfg.workload, cfg.commitment, cfg.reward.carbon_price_usd_per_t))
+        self._hash = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self._memo: dict[int, dict[str, np.ndarray]] = {}
+
+    def path(self, day: int) -> Path:
+        return self.cache_dir / f"{self.cfg.name}_{self._hash}_s{self.cfg.commitment.seed}_d{day}.npz"
+
+    def _day(self, day: int) -> dict[str, np.ndarray]:
+        day = int(day) % 365
+        if day in self._memo:
+            return self._memo[day]
+        path = self.path(day)
+        if path.exists():
+            with np.load(path) as f:
+                data = {k: f[k] for k in f.files}
+        else:
+            c = self.cfg.commitment
+            system, sc = uc_inputs(self.cfg, self.grid, day, c.n_scenarios, c.seed)
+            plan = solve_suc(system, sc, "benders", gap=c.gap, log=self.log)
+            lmp, mci = day_ahead_prices(system, plan, sc, self.cfg.grid.cost_model)
+            data = {"commitment": plan.commitment, "lmp": lmp, "mci": mci,
+                    "objective_usd": np.array(plan.objective_usd)}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, **data)
+            tmp.replace(path)  # atomic: a half-written file is never read
+        self._memo[day] = data
+        return data
+
+    def commitment(self, grid: GridModel, day: int, n_intervals: int, interval_h: float) -> np.ndarray:
+        """``[t, gen]`` bool at the env's interval; multi-day episodes use each day's plan."""
+        t_h = np.arange(n_intervals) * interval_h
+        out = np.zeros((n_intervals, grid.n_gen), dtype=bool)
+        for d in np.unique((t_h // 24).astype(int)):
+            u = self._day(day + int(d))["commitment"]  # [gen, period]
+            sel = (t_h // 24).astype(int) == d
+            period = ((t_h[sel] % 24) / (24 / u.shape[1])).astype(int)
+            out[sel] = u[:, period].T
+        return out
+
+    def day_ahead_profile(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Expected day-ahead LMP and MCI, ``[period, bus]``, the plan implies (for DC-Frame)."""
+        d = self._day(day)
+        return d["lmp"], d["mci"]
+
+
+def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float, workers: int, seed: int,
+             out: Path, echo: Callable[[str], None] = print) -> CommitmentPlan:
+    """Solve one day's plan, printing the bound history, and write ``.npz`` + ``.json``."""
+    cfg = load_scenario(scenario)
+    if cfg.commitment.mode == "all_on":  # a scenario without its own day-ahead settings
+        cfg = load_scenario(cfg, **UC_OVERRIDES)
+    grid = build_grid(cfg.grid, cfg.commitment)
+    system, sc = uc_inputs(cfg, grid, day, n_scenarios, seed)
+    echo(f"day {day}: {grid.n_gen} units x {system.n_periods} periods, {sc.n} scenarios (analog days "
+         f"{sorted(int(d) for d in sc.source_days)}), method {method}, gap {gap}")
+    plan = solve_suc(system, sc, method, gap=gap, workers=workers, log=echo)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"plan_{cfg.name}_d{day}_{method}_n{n_scenarios}"
+    np.savez_compressed(stem.with_suffix(".npz"), commitment=plan.commitment, startup=plan.startup,
+                        shutdown=plan.shutdown, lower_bounds=np.array(plan.lower_bounds),
+                        upper_bounds=np.array(plan.upper_bounds), prob=sc.prob, source_days=sc.source_days)
+    summary = {
+        "scenario": cfg.name, "day": day, "method": method, "n_scenarios": n_scenarios, "seed": seed,
+        "objective_usd": plan.objective_usd, "gap": plan.gap, "iterations": plan.iterations,
+        "solve_time_s": plan.solve_time_s, "expected_shed_mwh": plan.expected_shed_mwh,
+        "expected_curtail_mwh": plan.expected_curtail_mwh, "expected_emissions_t": plan.expected_emissions_t,
+        "units": list(grid.gen_names), "committed_hours": plan.commitment.sum(axis=1).tolist(),
+    }
+    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    echo(f"objective {plan.objective_usd:.2f} $  gap {100 * plan.gap:.4f} %  {plan.iterations} iterations  "
+         f"{plan.solve_time_s:.1f} s  -> {stem}.npz/.json")
+    echo("committed hours per unit: " + ", ".join(f"{n}={h}" for n, h in zip(grid.gen_names, summary["committed_hours"])))
+    return plan
+
+
+def add_plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("plan", help="solve the day-ahead stochastic unit commitment of one day")
+    p.add_argument("--scenario", default="ieee30_5dc",
+                   help="shipped scenario name or TOML path (UC settings of CarbonCPN-UC-v0 unless it has its own)")
+    p.add_argument("--day", type=int, default=180, help="day of the profile year (0-364)")
+    p.add_argument("--scenarios", type=int, default=5, help="number of renewable/load scenarios")
+    p.add_argument("--method", choices=["benders", "extensive"], default="benders")
+    p.add_argument("--gap", type=float, default=1e-3, help="relative optimality gap")
+    p.add_argument("--workers", type=int, default=1, help="processes for the Benders subproblems")
+    p.add_argument("--seed", type=int, default=0, help="scenario draw seed")
+    p.add_argument("--out", type=Path, default=Path("plans"), help="output folder")
+    p.set_defaults(func=lambda a: run_plan(a.scenario, a.day, a.scenarios, a.method, a.gap, a.workers, a.seed,
+                                           a.out) and None)
