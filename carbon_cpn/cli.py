@@ -71,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--day={args.day}: expected a day in [0, 364]")
     if hasattr(args, "days") and not (1 <= args.days <= 7):
         parser.error(f"--days={args.days}: expected 1 to 7")
-    if hasattr(args, "scenarios") and not (1 <= args.scenarios <= 31):
-        parser.error(f"--scenarios={args.scenarios}: expected 1 to 31 (distinct analog days)")
+    if hasattr(args, "scenarios") and not (1 <= args.scenarios <= 365):
+        parser.error(f"--scenarios={args.scenarios}: expected 1 to 365 (distinct analog days)")
     from carbon_cpn.envs.config import ScenarioError
     from carbon_cpn.optim.commitment import CommitmentError
 

@@ -50,7 +50,8 @@ def default_cache_dir() -> Path:
 
 
 def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int) -> tuple[UCSystem, DayScenarios]:
-    """The day-ahead problem of ``day``: the grid, unit parameters by fuel, and N scenarios."""
+    """The day-ahead problem of ``day``: the grid, unit parameters by fuel, and N scenarios
+    (analog days within +-15 days, or +-n/2 days when more scenarios are asked for)."""
     prof = load_profiles()
     units = (*cfg.grid.solar, *cfg.grid.wind)
     res_pu = np.column_stack([prof.columns[u.profile] for u in units]) if units else np.zeros((8760, 0))
@@ -66,7 +67,7 @@ def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int)
                       soc0_mwh=np.array([b.soc_init_frac * b.energy_mwh for b in cfg.grid.batteries]),
                       n_segments=cfg.grid.n_segments)
     sc = draw_day_scenarios(res_pu, prof.columns["load"], cap, grid.base_load_mw, day, n, seed,
-                            extra_load_mw=np.broadcast_to(extra, (system.n_periods, grid.n_bus)))
+                            window_days=max(15, (n + 1) // 2), extra_load_mw=np.broadcast_to(extra, (system.n_periods, grid.n_bus)))
     return system, sc
 
 

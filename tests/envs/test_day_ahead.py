@@ -56,4 +56,4 @@ def test_plan_cli_writes_files(tmp_path: Path) -> None:
     assert (tmp_path / "plan_tiny_d40_benders_n1.json").exists()
     assert plan.gap <= 0.05 + 1e-12
     with pytest.raises(SystemExit):
-        main(["plan", "--scenarios", "40"])
+        main(["plan", "--scenarios", "400"])
