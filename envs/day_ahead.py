@@ -75,8 +75,9 @@ class PlanCommitment:
     """Commitment from the day-ahead stochastic unit-commitment plan of each episode day."""
 
     def __init__(self, cfg: ScenarioConfig, grid: GridModel | None = None, cache_dir: str | Path | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, time_limit_s: float = 300.0) -> None:
         self.cfg = cfg
+        self.time_limit_s = time_limit_s
         self.grid = grid if grid is not None else build_grid(cfg.grid, cfg.commitment)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.log = log
@@ -98,7 +99,8 @@ class PlanCommitment:
         else:
             c = self.cfg.commitment
             system, sc = uc_inputs(self.cfg, self.grid, day, c.n_scenarios, c.seed)
-            plan = solve_suc(system, sc, "benders", gap=c.gap, log=self.log)
+            # A hard day may converge slowly; past the limit the best plan found so far is used.
+            plan = solve_suc(system, sc, "benders", gap=c.gap, log=self.log, time_limit_s=self.time_limit_s)
             lmp, mci = day_ahead_prices(system, plan, sc, self.cfg.grid.cost_model)
             data = {"commitment": plan.commitment, "lmp": lmp, "mci": mci,
                     "objective_usd": np.array(plan.objective_usd)}

@@ -359,14 +359,22 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
         # optimum lies in; without them the first masters wander through shedding plans.
         add_cuts(np.ones((G, T)), evaluate(np.ones((G, T))))
         rel = 1.0
+        seen: set[bytes] = set()
+        tight = False
         while it < max_iter:
             it += 1
-            # The master needs to be solved only as tightly as the current gap requires.
-            solver.config.mip_gap = max(gap / 10.0, min(0.05, rel / 4.0))
+            # The master needs to be solved only as tightly as the current gap requires, until
+            # it proposes a commitment already evaluated: its cuts are in, so only a tighter
+            # master solve can make progress from there on.
+            solver.config.mip_gap = gap / 10.0 if tight else max(gap / 10.0, min(0.05, rel / 4.0))
             res = solver.solve(m)
             # Every master bound is valid; a looser master may report a lower one than before.
             lb = max(float(res.best_objective_bound), lbs[-1] if lbs else -math.inf)
             u, v, w = _read_first_stage(m, system)
+            key = u.astype(np.int8).tobytes()
+            if key in seen and not tight:
+                tight = True
+            seen.add(key)
             results = evaluate(u)
             ub_k = _first_stage_cost(system, u, v, w) + sum(sc.prob[k] * results[k].cost_usd for k in range(W))
             if best is None or ub_k < best[0]:
