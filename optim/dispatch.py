@@ -180,20 +180,11 @@ class EconomicDispatch:
             [np.ones(ng * blocks_per_gen + nr), -np.ones(nb), np.ones(nb), np.ones(nn), -np.ones(nn)]
         )
 
-        # Branch-node incidence (from +1, to -1) and the DC matrices (tsco eqs. 5-6).
-        nl = g.n_branch
-        cft = sp.csr_matrix(
-            (np.r_[np.ones(nl), -np.ones(nl)], (np.r_[np.arange(nl), np.arange(nl)], np.r_[g.branch_from, g.branch_to])),
-            shape=(nl, nn),
-        )
-        bf = sp.diags(g.branch_b_mw_per_rad) @ cft  # flow = bf theta + pfinj
-        self._bf = bf.tocsr()
-        self._pfinj = -g.branch_b_mw_per_rad * g.branch_shift_rad
-        self._pbusinj = cft.T @ self._pfinj
-        bbus = (cft.T @ bf).tocoo()
-        rated = np.flatnonzero(np.isfinite(g.branch_rating_mw))
+        # The DC matrices (tsco eqs. 5-6).
+        dc = g.dc_matrices()
+        self._pfinj, self._pbusinj, bbus, rated = dc.pfinj, dc.pbusinj, dc.bbus, dc.rated
         self._rated = rated
-        bf_rated = self._bf[rated].tocoo()
+        bf_rated = dc.bf[rated].tocoo()
 
         rows = np.concatenate([inj_rows, bbus.row, nn + bf_rated.row])
         cols = np.concatenate([inj_cols, bbus.col + self._c_theta, bf_rated.col + self._c_theta])
@@ -208,14 +199,8 @@ class EconomicDispatch:
         gcols = np.arange(self._c_gen, self._c_res)
         emis[gcols] = np.repeat(g.gen_emission_kg_per_mwh, blocks_per_gen)
         if self.cost_model == "pwl":
-            # Block 0 carries Pmin at the average cost of C(Pmin) - c0; blocks 1..k the chords
-            # of the quadratic between equally spaced breakpoints (convex: slopes rise).
-            width = (g.gen_pmax_mw - g.gen_pmin_mw) / k
-            bp = g.gen_pmin_mw[:, None] + width[:, None] * np.arange(k + 1)[None, :]
-            slopes = g.gen_c1_usd_per_mwh[:, None] + g.gen_c2_usd_per_mw2h[:, None] * (bp[:, 1:] + bp[:, :-1])
-            block_cost = np.column_stack([g.gen_c1_usd_per_mwh + g.gen_c2_usd_per_mw2h * g.gen_pmin_mw, slopes])
+            block_cost, block_lo, block_hi = g.cost_blocks(k)
             cost[gcols] = block_cost.ravel()
-            self._seg_width = width
         else:
             cost[gcols] = g.gen_c1_usd_per_mwh
         eta_c = np.array([b.eta_charge for b in g.batteries])
@@ -283,11 +268,8 @@ class EconomicDispatch:
         self._lower, self._upper = lower, upper
         # Column-bound templates for gen..shed with every unit committed (the common case).
         if self.cost_model == "pwl":
-            self._gen_hi_on = np.column_stack(
-                [g.gen_pmin_mw, np.repeat(self._seg_width[:, None], k, axis=1)]
-            ).ravel()
-            self._gen_lo_on = np.zeros_like(self._gen_hi_on)
-            self._gen_lo_on[::blocks_per_gen] = g.gen_pmin_mw  # the Pmin block is must-run
+            self._gen_hi_on = block_hi.ravel()
+            self._gen_lo_on = block_lo.ravel()  # the Pmin block is must-run
         else:
             self._gen_hi_on = g.gen_pmax_mw.astype(float).copy()
             self._gen_lo_on = g.gen_pmin_mw.astype(float).copy()

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from carbon_cpn.optim.emissions import CASE30_DEFAULT_FUELS, EMISSION_FACTOR_KG_PER_MWH
 
@@ -101,6 +102,17 @@ class BatteryUnit:
     @property
     def soc_max_mwh(self) -> float:
         return self.soc_max_frac * self.energy_mwh
+
+
+@dataclass(frozen=True, eq=False)
+class DCMatrices:
+    """DC network matrices of a :class:`GridModel` (see ``GridModel.dc_matrices``)."""
+
+    bf: sp.csr_matrix  # [branch, node] MW per rad
+    pfinj: np.ndarray  # [branch] MW from phase shifters
+    pbusinj: np.ndarray  # [node] MW
+    bbus: sp.coo_matrix  # [node, node] MW per rad
+    rated: np.ndarray  # positions of branches with a finite rating
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,6 +223,34 @@ class GridModel:
         return float(
             np.sum(self.gen_c0_usd_per_h * on) + self.gen_c1_usd_per_mwh @ gen_mw + self.gen_c2_usd_per_mw2h @ (gen_mw**2)
         )
+
+    def dc_matrices(self) -> DCMatrices:
+        """The DC power-flow matrices (tsco eqs. 5-6): flow = bf theta + pfinj, injection =
+        bbus theta + pbusinj, in MW with theta in radians."""
+        nl, nn = self.n_branch, self.n_node
+        rows = np.r_[np.arange(nl), np.arange(nl)]
+        cft = sp.csr_matrix((np.r_[np.ones(nl), -np.ones(nl)], (rows, np.r_[self.branch_from, self.branch_to])),
+                            shape=(nl, nn))
+        bf = (sp.diags(self.branch_b_mw_per_rad) @ cft).tocsr()
+        pfinj = -self.branch_b_mw_per_rad * self.branch_shift_rad
+        return DCMatrices(bf=bf, pfinj=pfinj, pbusinj=cft.T @ pfinj, bbus=(cft.T @ bf).tocoo(),
+                          rated=np.flatnonzero(np.isfinite(self.branch_rating_mw)))
+
+    def cost_blocks(self, n_segments: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Piecewise-linear cost blocks of every unit, ``[gen, n_segments + 1]`` each.
+
+        Block 0 carries Pmin at the average cost of C(Pmin) - c0; blocks 1..k are the chords of
+        the quadratic between equally spaced breakpoints from Pmin to Pmax (convex: slopes
+        rise). Returns (cost [$/MWh], lower bound and upper bound of each block [MW] when the
+        unit is committed)."""
+        k = n_segments
+        width = (self.gen_pmax_mw - self.gen_pmin_mw) / k
+        bp = self.gen_pmin_mw[:, None] + width[:, None] * np.arange(k + 1)[None, :]
+        slopes = self.gen_c1_usd_per_mwh[:, None] + self.gen_c2_usd_per_mw2h[:, None] * (bp[:, 1:] + bp[:, :-1])
+        cost = np.column_stack([self.gen_c1_usd_per_mwh + self.gen_c2_usd_per_mw2h * self.gen_pmin_mw, slopes])
+        lo = np.column_stack([self.gen_pmin_mw, np.zeros((self.n_gen, k))])
+        hi = np.column_stack([self.gen_pmin_mw, np.repeat(width[:, None], k, axis=1)])
+        return cost, lo, hi
 
     # -- construction --------------------------------------------------------------------
     @classmethod

@@ -63,7 +63,7 @@ class ScenarioLP:
     ) -> None:
         g = grid
         T = load_mw.shape[0]
-        nn, ng, nr, nb, nl = g.n_node, g.n_gen, g.n_res, g.n_bess, g.n_branch
+        nn, ng, nr, nb = g.n_node, g.n_gen, g.n_res, g.n_bess
         k = n_segments
         bpg = k + 1
         self.grid, self.T, self.bpg, self.period_h = g, T, bpg, period_h
@@ -81,15 +81,11 @@ class ScenarioLP:
         def col(name: str, t: int, i: np.ndarray | int = 0) -> np.ndarray:
             return t * w + off[name] + np.asarray(i)
 
-        # Cost blocks: Pmin block then equal-width chords of the quadratic (as the real-time
-        # dispatch does), plus the carbon price on emissions (tsco eq. 12).
-        width = (g.gen_pmax_mw - g.gen_pmin_mw) / k
-        bp = g.gen_pmin_mw[:, None] + width[:, None] * np.arange(k + 1)[None, :]
-        slopes = g.gen_c1_usd_per_mwh[:, None] + g.gen_c2_usd_per_mw2h[:, None] * (bp[:, 1:] + bp[:, :-1])
-        blk_cost = np.column_stack([g.gen_c1_usd_per_mwh + g.gen_c2_usd_per_mw2h * g.gen_pmin_mw, slopes])
+        # Cost blocks as in the real-time dispatch, plus the carbon price on emissions (tsco eq. 12).
+        blk_cost, blk_lo, blk_hi = g.cost_blocks(k)
         blk_cost = blk_cost + carbon_price_usd_per_t / 1000.0 * g.gen_emission_kg_per_mwh[:, None]
-        self.blk_lo = np.column_stack([g.gen_pmin_mw, np.zeros((ng, k))]).ravel()  # per unit of u
-        self.blk_hi = np.column_stack([g.gen_pmin_mw, np.repeat(width[:, None], k, axis=1)]).ravel()
+        self.blk_lo = blk_lo.ravel()  # per unit of u
+        self.blk_hi = blk_hi.ravel()
         blk_gen = np.repeat(np.arange(ng), bpg)
 
         cost = np.zeros(ncol)
@@ -105,16 +101,9 @@ class ScenarioLP:
         rows, cols, vals = [], [], []
         row_lo, row_hi = [], []
         r = 0
-        cft = sp.csr_matrix(
-            (np.r_[np.ones(nl), -np.ones(nl)], (np.r_[np.arange(nl), np.arange(nl)], np.r_[g.branch_from, g.branch_to])),
-            shape=(nl, nn),
-        )
-        bf = (sp.diags(g.branch_b_mw_per_rad) @ cft).tocsr()
-        pfinj = -g.branch_b_mw_per_rad * g.branch_shift_rad
-        pbusinj = cft.T @ pfinj
-        bbus = (cft.T @ bf).tocoo()
-        rated = np.flatnonzero(np.isfinite(g.branch_rating_mw))
-        bfr = bf[rated].tocoo()
+        dc = g.dc_matrices()
+        pfinj, pbusinj, bbus, rated = dc.pfinj, dc.pbusinj, dc.bbus, dc.rated
+        bfr = dc.bf[rated].tocoo()
         gen_node = g.bus_node[g.gen_bus]
         self._ramp_up_rows = np.zeros((T, ng), dtype=np.int64) - 1
         self._ramp_dn_rows = np.zeros((T, ng), dtype=np.int64) - 1
@@ -222,7 +211,7 @@ class ScenarioLP:
 
     def solve(self, u: np.ndarray) -> SubproblemResult:
         """Q(u) for a commitment ``u`` [gen, t] in {0, 1} (fractional values are allowed)."""
-        g, T, ng = self.grid, self.T, self.grid.n_gen
+        T, ng = self.T, self.grid.n_gen
         u = np.asarray(u, dtype=float)
         ub = u.T[:, self._blk_gen]  # [t, blk]
         h = self._h
