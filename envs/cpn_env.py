@@ -186,6 +186,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self.inputs = grid_inputs(self.cfg.grid, self.grid, self.day, self.n_intervals, self.interval_h)
         self.committed = self.commitment.commitment(self.grid, self.day, self.n_intervals, self.interval_h)
         self.cpn.reset()
+        self.dispatch.reset_warm_start()  # same seed, same trajectory, whatever ran before
         self.soc = initial_soc_mwh(self.cfg.grid)
         self.t = 0  # index of the interval about to run
         self.now_h = 0.0

@@ -282,6 +282,13 @@ class EconomicDispatch:
         self._node_first_bus = np.full(nn, -1, dtype=np.int64)
         self._node_first_bus[g.bus_node[::-1]] = np.arange(g.n_bus)[::-1]
 
+    def reset_warm_start(self) -> None:
+        """Forget the last basis. Re-solves start from the previous optimal basis, and where
+        the optimum is not unique (degenerate dispatch, e.g. equally cheap curtailment at two
+        farms) the basis decides which optimum is returned; an episode that must be
+        reproducible starts from a cleared solver."""
+        self._h.clearSolver()
+
     # ------------------------------------------------------------------ solve
     def solve(
         self,
