@@ -187,6 +187,9 @@ class CommitmentPlan:
     iterations: int
     solve_time_s: float
     method: str
+    #: "optimal" (within the gap), "time_limit" or "iteration_limit" (best plan found is
+    #: returned), or "no_incumbent" (extensive form only: every unit on, evaluated).
+    status: str
     gap: float
     expected_shed_mwh: float
     expected_curtail_mwh: float
@@ -393,7 +396,9 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
             pool.shutdown()
     assert best is not None
     ub, u, v, w, results = best
-    return _plan(system, sc, u, v, w, results, ub, lbs, ubs, it, time.perf_counter() - t_start, "benders")
+    rel = (ubs[-1] - lbs[-1]) / max(abs(ubs[-1]), 1e-9)
+    status = "optimal" if rel <= gap else ("iteration_limit" if it >= max_iter else "time_limit")
+    return _plan(system, sc, u, v, w, results, ub, lbs, ubs, it, time.perf_counter() - t_start, "benders", status)
 
 
 def _add_shortfall_bounds(m: object, system: UCSystem, sc: DayScenarios) -> None:
@@ -424,12 +429,13 @@ def _add_shortfall_bounds(m: object, system: UCSystem, sc: DayScenarios) -> None
 
 def _plan(system: UCSystem, sc: DayScenarios, u: np.ndarray, v: np.ndarray, w: np.ndarray,
           results: dict[int, SubproblemResult], objective: float, lbs: list[float], ubs: list[float], it: int,
-          elapsed: float, method: str) -> CommitmentPlan:
+          elapsed: float, method: str, status: str) -> CommitmentPlan:
     p = sc.prob
     W = sc.n
     return CommitmentPlan(
         commitment=u.astype(bool), startup=v.astype(bool), shutdown=w.astype(bool), objective_usd=objective,
         lower_bounds=tuple(lbs), upper_bounds=tuple(ubs), iterations=it, solve_time_s=elapsed, method=method,
+        status=status,
         gap=(ubs[-1] - lbs[-1]) / max(abs(ubs[-1]), 1e-9) if ubs else float("nan"),
         expected_shed_mwh=float(sum(p[k] * results[k].shed_mwh for k in range(W))),
         expected_curtail_mwh=float(sum(p[k] * results[k].curtail_mwh for k in range(W))),
@@ -516,14 +522,34 @@ def _solve_extensive(system: UCSystem, sc: DayScenarios, gap: float, time_limit_
     solver.config.stream_solver = False
     solver.config.mip_gap = gap
     solver.config.time_limit = time_limit_s
+    solver.config.load_solution = False
     res = solver.solve(m)
-    u, v, w = _read_first_stage(m, system)
+    incumbent = res.best_feasible_objective is not None and math.isfinite(res.best_feasible_objective)
+    if incumbent:
+        res.solution_loader.load_vars()
+        u, v, w = _read_first_stage(m, system)
+        status = "optimal" if str(res.termination_condition).endswith("optimal") else "time_limit"
+    else:
+        # No commitment found within the time limit: report every unit on (feasible through
+        # the slacks), evaluated like any plan, and say so in the status.
+        u = np.ones((G, T))
+        v, w = _transitions(system, u)
+        status = "no_incumbent"
     results = {k: lps[k].solve(u) for k in range(W)}
     ub = _first_stage_cost(system, u, v, w) + sum(sc.prob[k] * results[k].cost_usd for k in range(W))
-    lb = float(res.best_objective_bound)
+    bound = res.best_objective_bound
+    lb = float(bound) if bound is not None and math.isfinite(bound) else 0.0
     if log is not None:
-        log(f"extensive form: LB {lb:.2f}  UB {ub:.2f}  {time.perf_counter() - t_start:.2f} s")
-    return _plan(system, sc, u, v, w, results, ub, [lb], [ub], 1, time.perf_counter() - t_start, "extensive")
+        log(f"extensive form ({status}): LB {lb:.2f}  UB {ub:.2f}  {time.perf_counter() - t_start:.2f} s")
+    return _plan(system, sc, u, v, w, results, ub, [lb], [ub], 1, time.perf_counter() - t_start, "extensive",
+                 status)
+
+
+def _transitions(system: UCSystem, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start-ups and shut-downs ``[gen, t]`` of a commitment, from the units' initial states."""
+    u0 = np.array([1.0 if p.initial_on else 0.0 for p in system.params])
+    prev = np.column_stack([u0, u[:, :-1]])
+    return np.maximum(u - prev, 0.0), np.maximum(prev - u, 0.0)
 
 
 # --------------------------------------------------------------------------- day-ahead signals

@@ -90,10 +90,22 @@ def test_benders_matches_extensive_form(instance) -> None:
     assert bd.lower_bounds[-1] <= ef.objective_usd * (1 + 1e-6)
     assert bd.upper_bounds[-1] >= ef.objective_usd * (1 - 1e-6)
     assert all(np.diff(bd.upper_bounds) <= 1e-6)
+    assert bd.status == ef.status == "optimal"
     for plan in (bd, ef):
         check_plan_feasible(system, plan.commitment.astype(int), plan.startup, plan.shutdown)
         check_dispatch_feasible(system, plan)
         assert plan.commitment.shape == (system.grid.n_gen, system.n_periods)
+
+
+def test_time_limit_returns_a_plan_with_its_status(instance) -> None:
+    system, sc = instance
+    plan = solve_suc(system, sc, "extensive", gap=1e-6, time_limit_s=0.01)
+    assert plan.status in ("optimal", "time_limit", "no_incumbent")
+    assert plan.commitment.shape == (system.grid.n_gen, system.n_periods)
+    assert np.isfinite(plan.objective_usd)
+    check_plan_feasible(system, plan.commitment.astype(int), plan.startup, plan.shutdown)
+    bd = solve_suc(system, sc, "benders", gap=1e-6, max_iter=2)
+    assert bd.status == "iteration_limit" and bd.iterations == 2
 
 
 def test_parallel_workers_give_the_same_plan(instance) -> None:
