@@ -204,6 +204,7 @@ class CPNState:
         fin = run[self.t_end[run] <= t1 + 1e-9]
         revenue = 0.0
         n_completed = n_failed = 0
+        finished_late_unbooked = np.zeros(0, dtype=np.int64)
         if fin.size:
             self.t_status[fin] = DONE
             np.add.at(self.free, (self.t_node[fin], self.t_rtype[fin]), self.t_units[fin])
@@ -225,6 +226,10 @@ class CPNState:
             self.j_status[ok] = COMPLETED
             self.j_status[late] = FAILED
             self.j_tardiness[late] = self.j_finish[late] - self.j_deadline[late]
+            # A job whose deadline passed inside this interval and that finished after it, but
+            # before the interval's end, still missed its deadline: book the penalty once.
+            finished_late_unbooked = late[~self.j_late[late]]
+            self.j_late[finished_late_unbooked] = True
             revenue = float(self.j_value[ok].sum())
             n_completed, n_failed = int(ok.size), int(late.size)
 
@@ -232,6 +237,8 @@ class CPNState:
         m = self.n_jobs
         active = self.j_status[:m] == ACTIVE
         newly_late = np.flatnonzero(active & ~self.j_late[:m] & (self.j_deadline[:m] <= t1))
+        if fin.size:
+            newly_late = np.concatenate([newly_late, finished_late_unbooked])
         self.j_late[newly_late] = True
         drop = np.flatnonzero(active & (self.j_deadline[:m] + self.wl.drop_after_h <= t1))
         if drop.size:

@@ -246,3 +246,16 @@ def test_same_seed_same_trajectory_within_one_env() -> None:
         for (oa, ra), (ob, rb) in zip(first, second):
             np.testing.assert_array_equal(oa, ob)
             assert ra == rb
+
+
+def test_every_failed_job_missed_a_deadline_once() -> None:
+    """Each job that ends failed had its deadline penalty booked exactly once, including jobs
+    that finish after their deadline within the interval in which the deadline falls."""
+    env = CarbonCPNEnv("tiny")
+    for _, _, term, _, info in masked_random_rollout(env, seed=9):
+        pass
+    m = info["episode_metrics"]
+    st = env.cpn.j_status[: env.cpn.n_jobs]
+    late = env.cpn.j_late[: env.cpn.n_jobs]
+    assert np.all(late[st == FAILED])
+    assert m["deadline_misses"] == late.sum()
