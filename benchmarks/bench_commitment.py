@@ -2,7 +2,7 @@
 
     python benchmarks/bench_commitment.py [--counts 10 50 100] [--time-limit 300]
 
-The default system of CarbonCPN-UC-v0 (case30, 5 farms, 4 batteries, 30 % Pmin), day 180,
+The default system of CarbonCPN-v0 (case30, 5 farms, 4 batteries, 30 % Pmin), day 180,
 24 hourly periods, relative gap 1e-3. Prints a Markdown table.
 """
 

@@ -13,16 +13,13 @@ __version__ = "0.1.0"
 
 #: Registered environment ids and the keyword arguments each passes to the env.
 ENV_IDS: dict[str, dict[str, object]] = {
+    # case30 + 5 farms + 4 batteries + 5 CPN nodes; thermal units committed by each day's
+    # day-ahead stochastic unit-commitment plan (365 plans ship with the package).
     "CarbonCPN-v0": {"scenario": "ieee30_5dc"},
+    # The same system with every thermal unit available all day (no unit commitment): the
+    # ablation that shows what the day-ahead plan changes.
+    "CarbonCPN-AllOn-v0": {"scenario": "ieee30_5dc", "commitment__mode": "all_on"},
     "CarbonCPN-Tiny-v0": {"scenario": "tiny"},
-    # The default system with day-ahead stochastic unit commitment (issue #4); see
-    # carbon_cpn.envs.day_ahead.UC_OVERRIDES. The first reset of a day solves its plan.
-    "CarbonCPN-UC-v0": {
-        "scenario": "ieee30_5dc",
-        "commitment__mode": "day_ahead",
-        "commitment__pmin_frac": 0.3,
-        "commitment__no_load_usd_per_mw_h": 2.0,
-    },
 }
 
 for _env_id, _kwargs in ENV_IDS.items():

@@ -329,6 +329,11 @@ class CommitmentConfig:
     no_load_usd_per_mw_h: float = 0.0
     #: Carbon price of the day-ahead problem [$/t]; negative means the reward's carbon price.
     carbon_price_usd_per_t: float = -1.0
+    #: How a day's plan is solved: "benders" or "extensive" (the deterministic equivalent,
+    #: faster for a handful of scenarios), and the time limit of one day's solve [s] (the
+    #: best plan found by then is used; its status and gap are stored with it).
+    method: str = "benders"
+    time_limit_s: float = 300.0
 
     def __post_init__(self) -> None:
         _require(self.mode in ("all_on", "day_ahead"), "commitment.mode", self.mode, "'all_on' or 'day_ahead'")
@@ -339,6 +344,10 @@ class CommitmentConfig:
         _require(isinstance(self.pmin_frac, (int, float)) and 0 <= self.pmin_frac < 1, "commitment.pmin_frac",
                  self.pmin_frac, "a number in [0, 1)")
         _nonneg("commitment.no_load_usd_per_mw_h", self.no_load_usd_per_mw_h)
+        _require(self.method in ("benders", "extensive"), "commitment.method", self.method,
+                 "'benders' or 'extensive'")
+        _require(isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0, "commitment.time_limit_s",
+                 self.time_limit_s, "a number of seconds > 0")
 
 
 @dataclass(frozen=True)

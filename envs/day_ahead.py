@@ -34,9 +34,9 @@ from carbon_cpn.optim.commitment import (
 from carbon_cpn.optim.grid import GridModel
 
 
-#: What turns a scenario into one with day-ahead unit commitment (``CarbonCPN-UC-v0`` and the
-#: default of ``carbon-cpn plan``): thermal units with a 30 % minimum stable output and a
-#: no-load cost, so that switching them off matters.
+#: What turns a scenario into one with day-ahead unit commitment (the default scenario has
+#: them in its TOML; ``carbon-cpn plan`` adds them to a scenario without any): thermal units
+#: with a 30 % minimum stable output and a no-load cost, so that switching them off matters.
 UC_OVERRIDES: dict[str, object] = {
     "commitment__mode": "day_ahead",
     "commitment__pmin_frac": 0.3,
@@ -47,6 +47,26 @@ UC_OVERRIDES: dict[str, object] = {
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "carbon-cpn" / "plans"
+
+
+def plan_hash(cfg: ScenarioConfig) -> str:
+    """Hash of everything a day-ahead plan depends on (the key of shipped and cached plans)."""
+    prof = load_profiles()
+    data = hashlib.sha256(b"".join(prof.columns[k].tobytes() for k in sorted(prof.columns))).hexdigest()
+    key = repr((cfg.grid, cfg.cpn, cfg.workload, cfg.commitment, cfg.reward.carbon_price_usd_per_t, data))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def solve_day(cfg: ScenarioConfig, grid: GridModel, day: int, log: Callable[[str], None] | None = None,
+              time_limit_s: float | None = None) -> tuple[CommitmentPlan, np.ndarray, np.ndarray]:
+    """Solve ``day``'s plan as ``cfg.commitment`` says; returns it with its day-ahead LMP and MCI."""
+    c = cfg.commitment
+    system, sc = uc_inputs(cfg, grid, day, c.n_scenarios, c.seed)
+    # A hard day may converge slowly; past the limit the best plan found so far is used.
+    plan = solve_suc(system, sc, c.method, gap=c.gap, log=log,
+                     time_limit_s=c.time_limit_s if time_limit_s is None else time_limit_s)
+    lmp, mci = day_ahead_prices(system, plan, sc, cfg.grid.cost_model)
+    return plan, lmp, mci
 
 
 def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int) -> tuple[UCSystem, DayScenarios]:
@@ -71,19 +91,45 @@ def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int)
     return system, sc
 
 
+#: Where the precomputed plans of the shipped scenarios live (one ``.npz`` per scenario hash).
+SHIPPED_PLANS_DIR = Path(__file__).resolve().parent / "data" / "plans"
+
+
 class PlanCommitment:
-    """Commitment from the day-ahead stochastic unit-commitment plan of each episode day."""
+    """Commitment from the day-ahead stochastic unit-commitment plan of each episode day.
+
+    Implements the ``CommitmentSource`` protocol of :mod:`carbon_cpn.envs.grid_system`. A day's
+    plan is looked up in this order: this object's memory; the plans shipped with the package
+    (:data:`SHIPPED_PLANS_DIR`, made by ``benchmarks/make_plans.py``; :meth:`shipped_days`
+    lists the days it holds); the disk cache (``cache_dir``, default
+    ``~/.cache/carbon-cpn/plans``); otherwise it is solved (``cfg.commitment``: method, number
+    of scenarios, scenario seed, gap, time limit) and written to the cache. Shipped and cached
+    plans are keyed by a hash of everything the plan depends on (grid, CPN, workload,
+    commitment settings, carbon price), so a changed scenario never reads a stale plan.
+    """
 
     def __init__(self, cfg: ScenarioConfig, grid: GridModel | None = None, cache_dir: str | Path | None = None,
-                 log: Callable[[str], None] | None = None, time_limit_s: float = 300.0) -> None:
+                 log: Callable[[str], None] | None = None, time_limit_s: float | None = None,
+                 shipped_dir: str | Path | None = SHIPPED_PLANS_DIR) -> None:
         self.cfg = cfg
-        self.time_limit_s = time_limit_s
+        self.time_limit_s = cfg.commitment.time_limit_s if time_limit_s is None else time_limit_s
         self.grid = grid if grid is not None else build_grid(cfg.grid, cfg.commitment)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.log = log
-        key = repr((cfg.grid, cfg.cpn, cfg.workload, cfg.commitment, cfg.reward.carbon_price_usd_per_t))
-        self._hash = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self._hash = plan_hash(cfg)
         self._memo: dict[int, dict[str, np.ndarray]] = {}
+        self._shipped: dict[str, np.ndarray] | None = None
+        if shipped_dir is not None:
+            packed = Path(shipped_dir) / f"{self.cfg.name}_{self._hash}_s{cfg.commitment.seed}.npz"
+            if packed.exists():
+                with np.load(packed) as f:
+                    self._shipped = {k: f[k] for k in f.files}
+        #: day of the year -> row of the shipped arrays (a pack may hold only some days).
+        self._shipped_index = {} if self._shipped is None else {int(d): i for i, d in enumerate(self._shipped["days"])}
+
+    def shipped_days(self) -> list[int]:
+        """The days whose plan ships with the package (never solved at a reset)."""
+        return sorted(self._shipped_index)
 
     def path(self, day: int) -> Path:
         return self.cache_dir / f"{self.cfg.name}_{self._hash}_s{self.cfg.commitment.seed}_d{day}.npz"
@@ -92,20 +138,26 @@ class PlanCommitment:
         day = int(day) % 365
         if day in self._memo:
             return self._memo[day]
+        if self._shipped is not None and day in self._shipped_index:
+            i = self._shipped_index[day]
+            data = {k: self._shipped[k][i] for k in ("commitment", "lmp", "mci", "objective_usd")}
+            data["lmp"], data["mci"] = data["lmp"].astype(float), data["mci"].astype(float)
+            self._memo[day] = data
+            return data
         path = self.path(day)
+        if os.environ.get("CARBON_CPN_PLAN_LOG"):  # which days a run asks for (make_plans --first)
+            with open(os.environ["CARBON_CPN_PLAN_LOG"], "a") as fh:
+                fh.write(f"{day}\n")
         if path.exists():
             with np.load(path) as f:
                 data = {k: f[k] for k in f.files}
         else:
-            c = self.cfg.commitment
-            system, sc = uc_inputs(self.cfg, self.grid, day, c.n_scenarios, c.seed)
-            # A hard day may converge slowly; past the limit the best plan found so far is used.
-            plan = solve_suc(system, sc, "benders", gap=c.gap, log=self.log, time_limit_s=self.time_limit_s)
-            lmp, mci = day_ahead_prices(system, plan, sc, self.cfg.grid.cost_model)
+            plan, lmp, mci = solve_day(self.cfg, self.grid, day, self.log, self.time_limit_s)
             data = {"commitment": plan.commitment, "lmp": lmp, "mci": mci,
-                    "objective_usd": np.array(plan.objective_usd)}
+                    "objective_usd": np.array(plan.objective_usd), "gap": np.array(plan.gap),
+                    "status": np.array(plan.status), "solve_time_s": np.array(plan.solve_time_s)}
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez_compressed(tmp, **data)
             tmp.replace(path)  # atomic: a half-written file is never read
         self._memo[day] = data
@@ -161,7 +213,7 @@ def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float,
 def add_plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plan", help="solve the day-ahead stochastic unit commitment of one day")
     p.add_argument("--scenario", default="ieee30_5dc",
-                   help="shipped scenario name or TOML path (UC settings of CarbonCPN-UC-v0 unless it has its own)")
+                   help="shipped scenario name or TOML path (these UC settings unless it has day-ahead settings of its own)")
     p.add_argument("--day", type=int, default=180, help="day of the profile year (0-364)")
     p.add_argument("--scenarios", type=int, default=5, help="number of renewable/load scenarios")
     p.add_argument("--method", choices=["benders", "extensive"], default="benders")

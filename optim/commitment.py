@@ -295,10 +295,23 @@ def solve_suc(
     max_iter: int = 200,
     time_limit_s: float = 600.0,
     log: Callable[[str], None] | None = None,
+    master_relaxation: str = "auto",
 ) -> CommitmentPlan:
-    """Solve the two-stage stochastic unit commitment; see the module docstring."""
+    """Solve the two-stage stochastic unit commitment; see the module docstring.
+
+    ``master_relaxation`` (Benders only) puts a relaxation of the second stage into the master
+    so that its first solutions are already good: ``"scenario"`` a copper-plate (network-free)
+    copy of every scenario's dispatch, ``"mean"`` one copy for the probability-weighted mean
+    scenario, ``"none"`` only the shortfall bounds; ``"auto"`` is ``"scenario"`` up to 10
+    scenarios and ``"mean"`` above. The cuts then only have to learn what the network costs.
+    """
     if method not in ("benders", "extensive"):
         raise CommitmentError(f"method={method!r}: expected 'benders' or 'extensive'")
+    if master_relaxation not in ("auto", "both", "network", "scenario", "mean", "none"):
+        raise CommitmentError(f"master_relaxation={master_relaxation!r}: expected 'auto', 'network', 'scenario', "
+                              "'mean' or 'none'")
+    if master_relaxation == "auto":
+        master_relaxation = "scenario" if scenarios.n <= 10 else "mean"
     if not (0 < gap < 1):
         raise CommitmentError(f"gap={gap!r}: expected a relative gap in (0, 1)")
     if not (isinstance(workers, int) and workers >= 1):
@@ -313,11 +326,12 @@ def solve_suc(
         raise CommitmentError(f"scenarios.prob sums to {scenarios.prob.sum()!r}; expected probabilities summing to 1")
     if method == "extensive":
         return _solve_extensive(system, scenarios, gap, time_limit_s, log)
-    return _solve_benders(system, scenarios, gap, workers, max_iter, time_limit_s, log)
+    return _solve_benders(system, scenarios, gap, workers, max_iter, time_limit_s, log, master_relaxation)
 
 
 def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int, max_iter: int,
-                   time_limit_s: float, log: Callable[[str], None] | None) -> CommitmentPlan:
+                   time_limit_s: float, log: Callable[[str], None] | None,
+                   master_relaxation: str = "scenario") -> CommitmentPlan:
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.solvers import Highs
 
@@ -328,6 +342,16 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
     m.theta = pyo.Var(range(W), within=pyo.NonNegativeReals)  # all recourse costs are >= 0
     m.obj = pyo.Objective(expr=m.first_stage_cost + sum(float(sc.prob[k]) * m.theta[k] for k in range(W)))
     _add_shortfall_bounds(m, system, sc)
+    if master_relaxation in ("network", "both"):
+        # The mean scenario's full network LP in the master; Jensen (see _add_copper_plate).
+        mean = _make_lps(system, DayScenarios(np.tensordot(sc.prob, sc.res_avail_mw, axes=1)[None],
+                                              np.tensordot(sc.prob, sc.load_mw, axes=1)[None], np.ones(1),
+                                              sc.source_days[:1]), [0])[0]
+        m.mean_lp = pyo.Block()
+        mean_cost = _add_scenario_block(m, m.mean_lp, system, mean)
+        m.mean_bound = pyo.Constraint(expr=sum(float(sc.prob[k]) * m.theta[k] for k in range(W)) >= mean_cost)
+    if master_relaxation in ("scenario", "mean", "both"):
+        _add_copper_plate(m, system, sc, per_scenario=master_relaxation != "mean")
     m.cuts = pyo.ConstraintList()
     solver = Highs()
     solver.config.stream_solver = False
@@ -358,9 +382,12 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
         return {k: lps[k].solve(u) for k in range(W)}
 
     try:
-        # Warm start: cuts at "every unit on" describe the well-supplied region that the
-        # optimum lies in; without them the first masters wander through shedding plans.
-        add_cuts(np.ones((G, T)), evaluate(np.ones((G, T))))
+        if master_relaxation == "none":
+            # Warm start: cuts at "every unit on" describe the well-supplied region that the
+            # optimum lies in; without them the first masters wander through shedding plans.
+            # (With a relaxation in the master they are not needed, and their large
+            # coefficients slow the master MILP down.)
+            add_cuts(np.ones((G, T)), evaluate(np.ones((G, T))))
         rel = 1.0
         seen: set[bytes] = set()
         tight = False
@@ -369,7 +396,7 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
             # The master needs to be solved only as tightly as the current gap requires, until
             # it proposes a commitment already evaluated: its cuts are in, so only a tighter
             # master solve can make progress from there on.
-            solver.config.mip_gap = gap / 10.0 if tight else max(gap / 10.0, min(0.05, rel / 4.0))
+            solver.config.mip_gap = gap / 4.0 if tight else max(gap / 4.0, min(0.05, rel / 4.0))
             res = solver.solve(m)
             # Every master bound is valid; a looser master may report a lower one than before.
             lb = max(float(res.best_objective_bound), lbs[-1] if lbs else -math.inf)
@@ -388,7 +415,8 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
             if log is not None:
                 log(f"iter {it:3d}  LB {lb:14.2f}  UB {best[0]:14.2f}  gap {100 * rel:8.4f} %  "
                     f"{time.perf_counter() - t_start:7.2f} s")
-            if (rel <= gap and solver.config.mip_gap <= gap / 10.0 + 1e-15) or time.perf_counter() - t_start > time_limit_s:
+            # The master's bound is valid however loosely it was solved, so the gap is exact.
+            if rel <= gap or time.perf_counter() - t_start > time_limit_s:
                 break
             add_cuts(u, results)
     finally:
@@ -427,6 +455,72 @@ def _add_shortfall_bounds(m: object, system: UCSystem, sc: DayScenarios) -> None
         g.voll_usd_per_mwh * m.short[k, t] + g.overgen_penalty_usd_per_mwh * m.spill[k, t] for t in range(T)))
 
 
+def _add_copper_plate(m: object, system: UCSystem, sc: DayScenarios, per_scenario: bool) -> None:
+    """Network-free copies of the second stage in the master (a partial Benders decomposition).
+
+    Each copy is the scenario LP of :mod:`carbon_cpn.optim.uc_subproblem` with the nodal
+    balances summed into one system balance and the line limits dropped: the same cost blocks
+    (bounds ``lo x u``, ``hi x u``), ramping, batteries, shedding and over-generation. Summing a
+    feasible network dispatch over the nodes gives a feasible copy with the same cost (the
+    network terms sum to zero), so the copy's cost is a lower bound on Q_w(u): with
+    ``per_scenario``, ``theta_w >= copy_w``. Otherwise one copy of the mean scenario bounds the
+    expectation: an LP's value is convex in its right-hand sides and bounds, where the
+    scenario data enter, so E[Q_w(u)] >= Q(u, E[data]) (Jensen).
+    """
+    import pyomo.environ as pyo
+
+    g, T, dt = system.grid, system.n_periods, system.period_h
+    ng, nr, nb = g.n_gen, g.n_res, g.n_bess
+    blk_cost, blk_lo, blk_hi = g.cost_blocks(system.n_segments)
+    blk_cost = blk_cost + system.carbon_price_usd_per_t / 1000.0 * g.gen_emission_kg_per_mwh[:, None]
+    bpg = blk_cost.shape[1]
+    demand = sc.load_mw.sum(axis=2)  # [w, t]
+    res = sc.res_avail_mw  # [w, t, res]
+    if per_scenario:
+        copies = list(range(sc.n))
+    else:
+        demand = (sc.prob @ demand)[None]
+        res = np.tensordot(sc.prob, res, axes=1)[None]
+        copies = [0]
+    p = system.params
+    ru = np.array([x.ramp_up_mw_per_h for x in p]) * dt
+    rd = np.array([x.ramp_down_mw_per_h for x in p]) * dt
+    soc0 = system.soc0()
+    bats = g.batteries
+    K, G, B, R, P = copies, range(ng), range(nb), range(nr), range(T)
+    m.cp_blk = pyo.Var(K, P, G, range(bpg), within=pyo.NonNegativeReals)
+    m.cp_res = pyo.Var(K, P, R, within=pyo.NonNegativeReals, bounds=lambda m, k, t, r: (0.0, float(res[k, t, r])))
+    m.cp_ch = pyo.Var(K, P, B, bounds=lambda m, k, t, b: (0.0, bats[b].power_mw))
+    m.cp_dis = pyo.Var(K, P, B, bounds=lambda m, k, t, b: (0.0, bats[b].power_mw))
+    m.cp_soc = pyo.Var(K, P, B, bounds=lambda m, k, t, b: (
+        max(bats[b].soc_min_mwh, min(float(soc0[b]), bats[b].soc_max_mwh)) if t == T - 1 else bats[b].soc_min_mwh,
+        bats[b].soc_max_mwh))
+    m.cp_shed = pyo.Var(K, P, bounds=lambda m, k, t: (0.0, max(float(demand[k, t]), 0.0)))
+    m.cp_over = pyo.Var(K, P, within=pyo.NonNegativeReals)
+    m.cp_hi = pyo.Constraint(K, P, G, range(bpg), rule=lambda m, k, t, i, j: m.cp_blk[k, t, i, j] <= float(
+        blk_hi[i, j]) * m.u[i, t])
+    m.cp_lo = pyo.Constraint(K, P, G, rule=lambda m, k, t, i: m.cp_blk[k, t, i, 0] >= float(blk_lo[i, 0]) * m.u[i, t])
+    gen = lambda m, k, t, i: sum(m.cp_blk[k, t, i, j] for j in range(bpg))  # noqa: E731
+    m.cp_balance = pyo.Constraint(K, P, rule=lambda m, k, t: sum(gen(m, k, t, i) for i in G) + sum(
+        m.cp_res[k, t, r] for r in R) + sum(m.cp_dis[k, t, b] - m.cp_ch[k, t, b] for b in B)
+        + m.cp_shed[k, t] - m.cp_over[k, t] == float(demand[k, t]))
+    m.cp_soc_def = pyo.Constraint(K, P, B, rule=lambda m, k, t, b: m.cp_soc[k, t, b] == (
+        m.cp_soc[k, t - 1, b] if t > 0 else float(soc0[b])) + bats[b].eta_charge * dt * m.cp_ch[k, t, b]
+        - dt / bats[b].eta_discharge * m.cp_dis[k, t, b])
+    pmax = g.gen_pmax_mw
+    m.cp_ramp_up = pyo.Constraint(K, range(1, T), G, rule=lambda m, k, t, i: gen(m, k, t, i) - gen(m, k, t - 1, i)
+                                  <= float(ru[i]) + float(pmax[i]) * (1 - m.u[i, t - 1]))
+    m.cp_ramp_dn = pyo.Constraint(K, range(1, T), G, rule=lambda m, k, t, i: gen(m, k, t - 1, i) - gen(m, k, t, i)
+                                  <= float(rd[i]) + float(pmax[i]) * (1 - m.u[i, t]))
+    cost = {k: dt * sum(sum(float(blk_cost[i, j]) * m.cp_blk[k, t, i, j] for i in G for j in range(bpg))
+                        + g.voll_usd_per_mwh * m.cp_shed[k, t] + g.overgen_penalty_usd_per_mwh * m.cp_over[k, t]
+                        for t in P) for k in K}
+    if per_scenario:
+        m.cp_bound = pyo.Constraint(K, rule=lambda m, k: m.theta[k] >= cost[k])
+    else:
+        m.cp_bound = pyo.Constraint(expr=sum(float(sc.prob[k]) * m.theta[k] for k in range(sc.n)) >= cost[0])
+
+
 def _plan(system: UCSystem, sc: DayScenarios, u: np.ndarray, v: np.ndarray, w: np.ndarray,
           results: dict[int, SubproblemResult], objective: float, lbs: list[float], ubs: list[float], it: int,
           elapsed: float, method: str, status: str) -> CommitmentPlan:
@@ -446,6 +540,66 @@ def _plan(system: UCSystem, sc: DayScenarios, u: np.ndarray, v: np.ndarray, w: n
     )
 
 
+def _add_scenario_block(m: object, b: object, system: UCSystem, s: ScenarioLP) -> object:
+    """Scenario LP ``s`` as pyomo block ``b`` of model ``m`` with the commitment ``m.u`` as
+    constraints (block bounds ``lo u <= x <= hi u``, ramp rows ``<= R + Pmax (1 - u)``).
+
+    The matrix is the one the subproblem solves, read back from its highspy model. Returns
+    the block's recourse cost (a linear expression).
+    """
+    import pyomo.environ as pyo
+    import scipy.sparse as sp
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    G, T = system.grid.n_gen, system.n_periods
+    lp = s._h.getLp()
+    ncol = lp.num_col_
+    lo, hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    blk = s._blk_cols  # [t, blk]
+    is_blk = np.zeros(ncol, dtype=bool)
+    is_blk[blk.ravel()] = True
+    bounds = {j: (None if not np.isfinite(lo[j]) else float(lo[j]), None if not np.isfinite(hi[j]) else float(hi[j]))
+              for j in range(ncol)}
+    for j in np.flatnonzero(is_blk):
+        bounds[j] = (0.0, None)
+    b.x = pyo.Var(range(ncol), bounds=lambda _b, j: bounds[j])
+    xs = [b.x[j] for j in range(ncol)]
+    gen_of = s._blk_gen
+    b.link = pyo.ConstraintList()
+    for t in range(T):
+        for q, j in enumerate(blk[t]):
+            i = int(gen_of[q])
+            b.link.add(xs[j] <= float(s.blk_hi[q]) * m.u[i, t])
+            if s.blk_lo[q] > 0:
+                b.link.add(xs[j] >= float(s.blk_lo[q]) * m.u[i, t])
+    a = lp.a_matrix_
+    csc = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)), shape=(lp.num_row_, ncol))
+    csr = csc.tocsr()
+    rlo, rhi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    ramp_rhs: dict[int, object] = {}
+    for t in range(1, T):
+        for i in range(G):
+            ramp_rhs[int(s._ramp_up_rows[t, i])] = float(s._ramp_up[i] + s._pmax[i]) - float(s._pmax[i]) * m.u[i, t - 1]
+            ramp_rhs[int(s._ramp_dn_rows[t, i])] = float(s._ramp_dn[i] + s._pmax[i]) - float(s._pmax[i]) * m.u[i, t]
+    b.rows = pyo.ConstraintList()
+    for r_ in range(lp.num_row_):
+        st, en = csr.indptr[r_], csr.indptr[r_ + 1]
+        expr = LinearExpression(constant=0.0, linear_coefs=csr.data[st:en].tolist(),
+                                linear_vars=[xs[j] for j in csr.indices[st:en]])
+        if r_ in ramp_rhs:
+            b.rows.add(expr <= ramp_rhs[r_])
+        elif rlo[r_] == rhi[r_]:
+            b.rows.add(expr == float(rlo[r_]))
+        else:
+            if np.isfinite(rlo[r_]):
+                b.rows.add(expr >= float(rlo[r_]))
+            if np.isfinite(rhi[r_]):
+                b.rows.add(expr <= float(rhi[r_]))
+    cost = np.asarray(lp.col_cost_) * system.period_h
+    nz = np.flatnonzero(cost)
+    return LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(), linear_vars=[xs[j] for j in nz])
+
+
 def _solve_extensive(system: UCSystem, sc: DayScenarios, gap: float, time_limit_s: float,
                      log: Callable[[str], None] | None) -> CommitmentPlan:
     """The deterministic equivalent: first stage plus every scenario's LP in one pyomo MILP.
@@ -463,60 +617,7 @@ def _solve_extensive(system: UCSystem, sc: DayScenarios, gap: float, time_limit_
     _first_stage(m, system)
     lps = _make_lps(system, sc, range(W))
     m.x = pyo.Block(range(W))
-    recourse = []
-    for k in range(W):
-        lp = lps[k]._h.getLp()
-        s = lps[k]
-        b = m.x[k]
-        ncol = lp.num_col_
-        lo, hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-        blk = s._blk_cols  # [t, blk]
-        is_blk = np.zeros(ncol, dtype=bool)
-        is_blk[blk.ravel()] = True
-        bounds = {j: (None if not np.isfinite(lo[j]) else float(lo[j]), None if not np.isfinite(hi[j]) else float(hi[j]))
-                  for j in range(ncol)}
-        for j in np.flatnonzero(is_blk):
-            bounds[j] = (0.0, None)
-        b.x = pyo.Var(range(ncol), bounds=lambda _b, j: bounds[j])
-        xs = [b.x[j] for j in range(ncol)]
-        # Block bounds [lo u, hi u].
-        gen_of = s._blk_gen
-        b.link = pyo.ConstraintList()
-        for t in range(T):
-            for q, j in enumerate(blk[t]):
-                i = int(gen_of[q])
-                b.link.add(xs[j] <= float(s.blk_hi[q]) * m.u[i, t])
-                if s.blk_lo[q] > 0:
-                    b.link.add(xs[j] >= float(s.blk_lo[q]) * m.u[i, t])
-        # Rows: the fixed ones with their bounds, the ramp rows with rhs RU + Pmax (1 - u).
-        a = lp.a_matrix_
-        import scipy.sparse as sp
-
-        csc = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)), shape=(lp.num_row_, ncol))
-        csr = csc.tocsr()
-        rlo, rhi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-        ramp_rhs: dict[int, object] = {}
-        for t in range(1, T):
-            for i in range(G):
-                ramp_rhs[int(s._ramp_up_rows[t, i])] = float(s._ramp_up[i] + s._pmax[i]) - float(s._pmax[i]) * m.u[i, t - 1]
-                ramp_rhs[int(s._ramp_dn_rows[t, i])] = float(s._ramp_dn[i] + s._pmax[i]) - float(s._pmax[i]) * m.u[i, t]
-        b.rows = pyo.ConstraintList()
-        for r_ in range(lp.num_row_):
-            st, en = csr.indptr[r_], csr.indptr[r_ + 1]
-            expr = LinearExpression(constant=0.0, linear_coefs=csr.data[st:en].tolist(),
-                                    linear_vars=[xs[j] for j in csr.indices[st:en]])
-            if r_ in ramp_rhs:
-                b.rows.add(expr <= ramp_rhs[r_])
-            elif rlo[r_] == rhi[r_]:
-                b.rows.add(expr == float(rlo[r_]))
-            else:
-                if np.isfinite(rlo[r_]):
-                    b.rows.add(expr >= float(rlo[r_]))
-                if np.isfinite(rhi[r_]):
-                    b.rows.add(expr <= float(rhi[r_]))
-        cost = np.asarray(lp.col_cost_) * system.period_h
-        nz = np.flatnonzero(cost)
-        recourse.append(LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(), linear_vars=[xs[j] for j in nz]))
+    recourse = [_add_scenario_block(m, m.x[k], system, lps[k]) for k in range(W)]
     m.obj = pyo.Objective(expr=m.first_stage_cost + sum(float(sc.prob[k]) * recourse[k] for k in range(W)))
     solver = Highs()
     solver.config.stream_solver = False

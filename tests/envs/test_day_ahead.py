@@ -57,3 +57,71 @@ def test_plan_cli_writes_files(tmp_path: Path) -> None:
     assert plan.gap <= 0.05 + 1e-12
     with pytest.raises(SystemExit):
         main(["plan", "--scenarios", "400"])
+
+
+def _shipped_pack() -> tuple[object, dict[str, np.ndarray]]:
+    cfg = load_scenario("ieee30_5dc")
+    path = day_ahead.SHIPPED_PLANS_DIR / f"{cfg.name}_{day_ahead.plan_hash(cfg)}_s{cfg.commitment.seed}.npz"
+    assert path.is_file(), f"{path}: the default scenario's plans must ship (benchmarks/make_plans.py)"
+    with np.load(path) as f:
+        return cfg, {k: f[k] for k in f.files}
+
+
+def test_default_env_reads_the_shipped_plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gymnasium as gym
+
+    import carbon_cpn  # noqa: F401
+
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("CarbonCPN-v0 must not solve a plan: all 365 ship with the package")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(day_ahead, "solve_suc", no_solve)
+    _, pack = _shipped_pack()
+    env = gym.make("CarbonCPN-v0")
+    u = env.unwrapped
+    days = pack["days"]
+    assert u.commitment.shipped_days() == sorted(int(d) for d in days)
+    for i in (0, len(days) // 2, len(days) - 1):
+        day = int(days[i])
+        env.reset(seed=1, options={"day": day})
+        hours = (np.arange(u.n_intervals) * u.interval_h).astype(int)
+        np.testing.assert_array_equal(u.committed, pack["commitment"][i][:, hours].T)
+        lmp, mci = u.commitment.day_ahead_profile(day)
+        np.testing.assert_allclose(lmp, pack["lmp"][i], rtol=1e-6)
+    assert not list(tmp_path.rglob("*.npz"))
+
+
+def test_shipped_plans_obey_minimum_up_and_down_times() -> None:
+    """Every shipped day, checked on the arrays: an on-run that starts inside the day lasts its
+    minimum up time (or to the day's end), an off-run its minimum down time."""
+    from carbon_cpn.envs.grid_system import build_grid
+    from carbon_cpn.optim.commitment import default_uc_params
+
+    cfg, pack = _shipped_pack()
+    params = default_uc_params(build_grid(cfg.grid, cfg.commitment))
+    u = pack["commitment"].astype(int)  # [day, gen, hour]
+    assert u.shape == (len(pack["days"]), len(params), 24) and len(set(pack["days"].tolist())) == len(pack["days"])
+    assert set(np.unique(pack["status"])) <= {"optimal", "time_limit", "no_incumbent"}
+    ok = pack["status"] == "optimal"
+    assert np.all(pack["gap"][ok] <= cfg.commitment.gap + 1e-9)
+    for i, p in enumerate(params):
+        for day in range(u.shape[0]):
+            x = np.concatenate([[1 if p.initial_on else 0], u[day, i]])
+            for t in np.flatnonzero(np.diff(x) != 0):  # a switch between hour t-1 and hour t
+                need = int(np.ceil(p.min_up_h if x[t + 1] else p.min_down_h))
+                run = x[t + 1 : t + 1 + need]
+                assert np.all(run == x[t + 1]), f"day {day} unit {i}: run from hour {t} shorter than {need} h"
+    assert u.sum() < u.size  # the plans do switch units off
+
+
+def test_a_shipped_day_matches_a_fresh_solve() -> None:
+    """The pack is what the code computes: its fastest day solved again reaches the same cost
+    within the gap."""
+    from carbon_cpn.envs.grid_system import build_grid
+
+    cfg, pack = _shipped_pack()
+    i = int(np.argmin(pack["solve_time_s"]))
+    plan, lmp, _ = day_ahead.solve_day(cfg, build_grid(cfg.grid, cfg.commitment), int(pack["days"][i]))
+    assert abs(plan.objective_usd - float(pack["objective_usd"][i])) <= cfg.commitment.gap * plan.objective_usd
+    assert lmp.shape == pack["lmp"][i].shape

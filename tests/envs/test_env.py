@@ -34,14 +34,14 @@ def masked_random_rollout(env: gym.Env, seed: int, steps: int | None = None, p_i
             return
 
 
-@pytest.mark.parametrize("env_id", sorted(set(carbon_cpn.ENV_IDS) - {"CarbonCPN-UC-v0"}))
+@pytest.mark.parametrize("env_id", sorted(carbon_cpn.ENV_IDS))
 def test_registered_ids_pass_gymnasium_and_sb3_checkers(env_id: str) -> None:
     env = gym.make(env_id)
     gym_check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(gym.make(env_id).unwrapped, warn=True)
 
 
-@pytest.mark.parametrize("env_id", sorted(set(carbon_cpn.ENV_IDS) - {"CarbonCPN-UC-v0"}))
+@pytest.mark.parametrize("env_id", sorted(carbon_cpn.ENV_IDS))
 def test_same_seed_same_trajectory(env_id: str) -> None:
     a, b = gym.make(env_id), gym.make(env_id)
     ra = list(masked_random_rollout(a, seed=11, steps=300))
