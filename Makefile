@@ -1,4 +1,4 @@
-# carbon-cpn: `make demo` sets everything up and runs the main job; `make test` runs the tests.
+# carbon-cpn: `make demo` sets everything up and runs a short train-and-evaluate job; `make test` runs the tests.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# A short train-and-evaluate run: Rainbow on the small scenario, then the trained agent and
+# the random policy on the same three held-out episodes.
 demo: $(STAMP)
-	$(BIN)/carbon-cpn dispatch-day --day 180
+	$(BIN)/carbon-cpn train --algo rainbow --env CarbonCPN-Tiny-v0 --timesteps 5000 --seed 0 --out runs/demo-rainbow
+	$(BIN)/carbon-cpn evaluate --model runs/demo-rainbow/final_model.zip --env CarbonCPN-Tiny-v0 --episodes 3 --seed 100
+	$(BIN)/carbon-cpn evaluate --model random --env CarbonCPN-Tiny-v0 --episodes 3 --seed 100
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"

@@ -1,0 +1,97 @@
+"""``carbon-cpn train`` and ``carbon-cpn evaluate`` (issue #5); wired into ``carbon_cpn.cli``.
+
+    carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow --env ID --timesteps N --seed S
+                     --n-envs K --hyperparams FILE --out DIR [--resume]
+                     [--lyapunov-v V --carbon-budget T] [--no-progress]
+    carbon-cpn evaluate --model PATH|random --env ID --episodes K --seed S [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from carbon_cpn.agents.registry import ALGOS
+
+
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
+    return v
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from carbon_cpn.agents.train import train
+
+    try:
+        res = train(
+            args.algo, args.env, timesteps=args.timesteps, seed=args.seed, n_envs=args.n_envs,
+            hyperparams_file=args.hyperparams, out_dir=args.out, lyapunov_v=args.lyapunov_v,
+            carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
+            verbose=args.verbose, torch_threads=args.torch_threads,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
+        return 2
+    state = "interrupted" if res.interrupted else "done"
+    print(f"{state}: {res.num_timesteps} steps, {res.steps_per_s:.1f} steps/s, model {res.model_path}")
+    return 130 if res.interrupted else 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from carbon_cpn.agents.evaluate import evaluate, format_table
+
+    try:
+        result = evaluate(args.model, args.env, episodes=args.episodes, seed=args.seed,
+                          lyapunov_v=args.lyapunov_v, carbon_budget=args.carbon_budget)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"carbon-cpn evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    return 0
+
+
+def _add_lyapunov(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lyapunov-v", type=float, default=None, help="V of the Lyapunov carbon queue (with --carbon-budget)")
+    p.add_argument("--carbon-budget", type=float, default=None, help="carbon budget [t CO2 per episode] of the queue")
+
+
+def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``train`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
+    p = subparsers.add_parser("train", help="train a DQN-family agent (TensorBoard logs, checkpoints)")
+    p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="algorithm")
+    p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
+    p.add_argument("--timesteps", type=_positive_int, default=None, help="total env steps (default: the file's n_timesteps)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random stream")
+    p.add_argument("--n-envs", type=_positive_int, default=None, help="parallel envs (default: the file's n_envs or 1)")
+    p.add_argument("--hyperparams", default=None, help="YAML keyed by env id (default: the shipped <algo>.yml)")
+    p.add_argument("--out", default=None, help="output folder (default runs/<algo>-<env>-<seed>)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    _add_lyapunov(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")
+    p.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    p.set_defaults(func=_cmd_train_with_default_out)
+    return p
+
+
+def _cmd_train_with_default_out(args: argparse.Namespace) -> int:
+    if args.out is None:
+        args.out = f"runs/{args.algo}-{args.env}-{args.seed}"
+    return _cmd_train(args)
+
+
+def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``evaluate`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
+    p = subparsers.add_parser("evaluate", help="evaluate a saved agent (or 'random') on the episode metrics")
+    p.add_argument("--model", required=True, help="model .zip from carbon-cpn train, or 'random' (uniform over feasible actions)")
+    p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
+    p.add_argument("--episodes", type=_positive_int, default=3, help="episodes (episode i reset with seed + i)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_lyapunov(p)
+    p.set_defaults(func=_cmd_evaluate)
+    return p

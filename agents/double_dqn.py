@@ -1,0 +1,30 @@
+"""Double DQN (van Hasselt, Guez & Silver 2016, "Deep Reinforcement Learning with Double
+Q-learning"; issue #5).
+
+Vanilla DQN's target ``r + gamma max_a Q_target(s', a)`` uses the same estimate to pick and to
+value the next action, which biases it upwards. Double DQN decouples the two:
+
+    a* = argmax_a Q_online(s', a)                  (the online net selects)
+    y  = r + (1 - d) gamma^k Q_target(s', a*)      (the target net evaluates)
+
+with ``gamma^k`` from an n-step buffer when one is used (SB3's ``discounts``), else ``gamma``.
+Works with any Q-network policy, e.g. ``DuelingDQNPolicy`` (then it is the dueling double DQN of
+Wang et al. 2016). The loss, optimisation and logging are :class:`VanillaDQN`'s ``train()``.
+"""
+
+from __future__ import annotations
+
+import torch as th
+
+from carbon_cpn.agents.dqn import VanillaDQN
+
+
+class DoubleDQN(VanillaDQN):
+    """SB3 ``DQN`` with the Double DQN target."""
+
+    algo_name = "double_dqn"
+
+    def _next_q_values(self, next_obs: th.Tensor) -> th.Tensor:
+        """``Q_target(s', argmax_a Q_online(s', a))`` ``[batch, 1]``."""
+        next_actions = self.q_net(next_obs).argmax(dim=1, keepdim=True)  # online net selects
+        return th.gather(self.q_net_target(next_obs), 1, next_actions)  # target net evaluates

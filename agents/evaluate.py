@@ -1,0 +1,131 @@
+"""Evaluate a saved agent (or the random policy) on the env's episode metrics (issue #5).
+
+Episode ``i`` of an evaluation is reset with ``seed + i``, so two policies evaluated with the
+same seed face the same days and the same job arrivals (as long as their actions do not change
+the env's random draws). The result maps every episode metric of ``info["episode_metrics"]``
+(see ``carbon_cpn.envs.cpn_env``) plus ``episode_return`` and ``episode_length`` to its mean and
+(population) standard deviation over the episodes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import carbon_cpn  # noqa: F401  (registers the env ids)
+from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
+
+#: ``policy(obs, env) -> action``
+PolicyFn = Callable[[np.ndarray, gym.Env], int]
+
+
+def make_env(env_id: str, lyapunov_v: float | None = None, carbon_budget: float | None = None) -> gym.Env:
+    """``gym.make(env_id)``, wrapped in ``LyapunovCarbonQueue(budget, V)`` when both are given."""
+    if (lyapunov_v is None) != (carbon_budget is None):
+        raise ValueError(
+            f"lyapunov_v={lyapunov_v!r}, carbon_budget={carbon_budget!r}: expected both (the Lyapunov carbon queue) or neither"
+        )
+    env = gym.make(env_id)
+    if lyapunov_v is not None:
+        env = LyapunovCarbonQueue(env, budget_tco2=float(carbon_budget), v=float(lyapunov_v))  # type: ignore[arg-type]
+    return env
+
+
+def run_episodes(policy: PolicyFn, env: gym.Env, episodes: int, seed: int) -> list[dict[str, float]]:
+    """Per episode: its ``episode_metrics`` (when the env reports them), return and length."""
+    if not (isinstance(episodes, int) and episodes >= 1):
+        raise ValueError(f"episodes={episodes!r}: expected an integer >= 1")
+    out = []
+    for i in range(episodes):
+        obs, info = env.reset(seed=seed + i)
+        ret, length, done = 0.0, 0, False
+        while not done:
+            obs, r, term, trunc, info = env.step(policy(obs, env))
+            ret += float(r)
+            length += 1
+            done = term or trunc
+        row = {k: float(v) for k, v in info.get("episode_metrics", {}).items()}
+        row.update(episode_return=ret, episode_length=float(length))
+        out.append(row)
+    return out
+
+
+def summarize(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """``{metric: {"mean": m, "std": s}}`` over the episodes."""
+    keys = list(rows[0])
+    return {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows]))} for k in keys}
+
+
+def model_policy(model: Any, deterministic: bool = True) -> PolicyFn:
+    def act(obs: np.ndarray, env: gym.Env) -> int:
+        action, _ = model.predict(obs, deterministic=deterministic)
+        return int(action)
+
+    return act
+
+
+def random_policy(seed: int) -> PolicyFn:
+    """Uniform over the feasible actions (``action_masks()``), from its own generator."""
+    rng = np.random.default_rng(seed)
+
+    def act(obs: np.ndarray, env: gym.Env) -> int:
+        base = env.unwrapped
+        n = int(env.action_space.n)  # type: ignore[attr-defined]
+        mask = base.action_masks() if hasattr(base, "action_masks") else np.ones(n, dtype=bool)
+        return int(rng.choice(np.flatnonzero(mask)))
+
+    return act
+
+
+def _run_config(model_path: Path) -> dict[str, Any]:
+    for d in (model_path.parent, model_path.parent.parent):
+        f = d / "run.json"
+        if f.is_file():
+            return json.loads(f.read_text())
+    return {}
+
+
+def evaluate(
+    model_path: str | Path,
+    env_id: str,
+    episodes: int = 3,
+    seed: int = 0,
+    lyapunov_v: float | None = None,
+    carbon_budget: float | None = None,
+    deterministic: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Mean and std of every episode metric of the model at ``model_path`` (or ``"random"``).
+
+    The Lyapunov wrapper settings default to those in the training run's ``run.json`` (next to
+    the model or one folder up), so a model trained with ``--lyapunov-v`` sees the same
+    observation it was trained on.
+    """
+    if str(model_path) == "random":
+        env = make_env(env_id, lyapunov_v, carbon_budget)
+        return summarize(run_episodes(random_policy(seed), env, episodes, seed))
+    from carbon_cpn.agents.registry import load_algorithm
+
+    path = Path(model_path)
+    cfg = _run_config(path)
+    if lyapunov_v is None and carbon_budget is None:
+        lyapunov_v, carbon_budget = cfg.get("lyapunov_v"), cfg.get("carbon_budget")
+    env = make_env(env_id, lyapunov_v, carbon_budget)
+    model = load_algorithm(path, device="cpu")
+    if model.observation_space.shape != env.observation_space.shape:
+        raise ValueError(
+            f"env_id={env_id!r}: observation shape {env.observation_space.shape} does not match the model's "
+            f"{model.observation_space.shape} (trained on another env, or with/without --lyapunov-v?)"
+        )
+    return summarize(run_episodes(model_policy(model, deterministic), env, episodes, seed))
+
+
+def format_table(result: dict[str, dict[str, float]]) -> str:
+    width = max(len(k) for k in result)
+    lines = [f"{'metric':<{width}}  {'mean':>14}  {'std':>12}"]
+    lines += [f"{k:<{width}}  {v['mean']:>14.4f}  {v['std']:>12.4f}" for k, v in result.items()]
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""Hyperparameter files in the rl-baselines3-zoo schema (issue #5).
+
+A YAML file per algorithm maps an env id to its settings::
+
+    CarbonCPN-v0:
+      n_timesteps: 200000          # default --timesteps
+      policy: MlpPolicy            # MlpPolicy | DuelingDQNPolicy | RainbowPolicy
+      n_envs: 1                    # default --n-envs
+      learning_rate: 1.0e-4
+      policy_kwargs: {net_arch: [256, 256]}   # or the zoo's string "dict(net_arch=[256, 256])"
+      ...                          # any other constructor argument of the algorithm
+
+Besides the constructor's arguments, ``eval_freq`` (timesteps between evaluations),
+``eval_episodes`` and ``checkpoint_freq`` (timesteps between checkpoints) are read by
+:func:`carbon_cpn.agents.train.train`. Any other key is an error naming the allowed ones.
+The shipped files are ``carbon_cpn/agents/hyperparams/<algo>.yml``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from torch import nn
+
+from carbon_cpn.agents.registry import algo_spec
+
+#: Keys the training loop reads (not passed to the algorithm).
+TRAIN_KEYS = ("n_timesteps", "policy", "n_envs", "eval_freq", "eval_episodes", "checkpoint_freq")
+#: Constructor arguments the training loop sets itself.
+_RESERVED = ("self", "policy", "env", "tensorboard_log", "verbose", "seed", "device", "_init_setup_model")
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU, "silu": nn.SiLU,
+}
+
+
+def default_hyperparams_file(algo: str) -> Path:
+    algo_spec(algo)
+    return Path(str(resources.files("carbon_cpn.agents").joinpath("hyperparams", f"{algo}.yml")))
+
+
+def _literal_call(node: ast.AST) -> Any:
+    """Evaluate ``dict(k=v, ...)``, literals, lists and ``nn.X`` names without ``eval``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {kw.arg: _literal_call(kw.value) for kw in node.keywords}
+    if isinstance(node, ast.Attribute):  # nn.ReLU, th.nn.ReLU
+        return node.attr
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal_call(e) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        return {_literal_call(k): _literal_call(v) for k, v in zip(node.keys, node.values)}
+    return ast.literal_eval(node)
+
+
+def parse_policy_kwargs(value: Any) -> dict[str, Any]:
+    """A mapping or the zoo's ``"dict(...)"`` string -> kwargs with ``activation_fn`` a class."""
+    if isinstance(value, str):
+        try:
+            value = _literal_call(ast.parse(value, mode="eval").body)
+        except (ValueError, SyntaxError) as exc:
+            raise ValueError(f"policy_kwargs={value!r}: expected a mapping or 'dict(key=literal, ...)' ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"policy_kwargs={value!r}: expected a mapping")
+    out = dict(value)
+    act = out.get("activation_fn")
+    if isinstance(act, str):
+        key = act.lower().replace("nn.", "")
+        if key not in _ACTIVATIONS:
+            raise ValueError(f"policy_kwargs['activation_fn']={act!r}: expected one of {sorted(_ACTIVATIONS)}")
+        out["activation_fn"] = _ACTIVATIONS[key]
+    return out
+
+
+def allowed_keys(algo: str) -> set[str]:
+    params = inspect.signature(algo_spec(algo).cls.__init__).parameters
+    return (set(params) - set(_RESERVED)) | set(TRAIN_KEYS)
+
+
+def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The settings of ``env_id`` in ``path`` (default: the shipped file of ``algo``), validated."""
+    file = default_hyperparams_file(algo) if path is None else Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"hyperparams_file={str(file)!r}: no such file")
+    with file.open() as fh:
+        table = yaml.safe_load(fh) or {}
+    if not isinstance(table, dict):
+        raise ValueError(f"hyperparams_file={str(file)!r}: expected a mapping of env id -> settings")
+    if env_id not in table:
+        raise ValueError(f"env_id={env_id!r}: no hyperparameters for it in {str(file)!r}; expected one of {sorted(table)}")
+    hp = dict(table[env_id] or {})
+    unknown = set(hp) - allowed_keys(algo)
+    if unknown:
+        raise ValueError(
+            f"{str(file)!r}[{env_id!r}]: unknown key(s) {sorted(unknown)} for algo={algo!r}; "
+            f"expected among {sorted(allowed_keys(algo))}"
+        )
+    if "policy_kwargs" in hp:
+        hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
+    for key in ("learning_rate", "gamma", "v_min", "v_max", "alpha", "beta0", "exploration_fraction",
+                "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm"):
+        if key in hp and isinstance(hp[key], str):  # YAML reads 1e-4 (no dot) as a string
+            try:
+                hp[key] = float(hp[key])
+            except ValueError:
+                raise ValueError(f"{str(file)!r}[{env_id!r}][{key!r}]={hp[key]!r}: expected a number") from None
+    return hp

@@ -1,0 +1,82 @@
+"""The algorithms the training CLI knows, and loading a saved model of any of them (issue #5).
+
+=============  ========================  =====================================================
+name           class                     policy
+=============  ========================  =====================================================
+``dqn``        :class:`VanillaDQN`       ``MlpPolicy`` (SB3's Q-network)
+``double_dqn`` :class:`DoubleDQN`        ``MlpPolicy``
+``dueling_dqn`` :class:`DoubleDQN`       :class:`DuelingDQNPolicy` (Wang et al. 2016 built
+                                         their dueling agent on Double DQN)
+``rainbow``    :class:`Rainbow`          :class:`RainbowPolicy`
+=============  ========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+from stable_baselines3 import DQN
+from stable_baselines3.common.policies import BasePolicy
+
+from carbon_cpn.agents.double_dqn import DoubleDQN
+from carbon_cpn.agents.dqn import VanillaDQN
+from carbon_cpn.agents.policies import DuelingDQNPolicy, RainbowPolicy
+from carbon_cpn.agents.rainbow import Rainbow
+
+
+class AlgoSpec(NamedTuple):
+    cls: type[DQN]
+    default_policy: str
+
+
+ALGOS: dict[str, AlgoSpec] = {
+    "dqn": AlgoSpec(VanillaDQN, "MlpPolicy"),
+    "double_dqn": AlgoSpec(DoubleDQN, "MlpPolicy"),
+    "dueling_dqn": AlgoSpec(DoubleDQN, "DuelingDQNPolicy"),
+    "rainbow": AlgoSpec(Rainbow, "RainbowPolicy"),
+}
+
+#: Policy names a hyperparameter file may give.
+POLICIES: dict[str, type[BasePolicy] | str] = {
+    "MlpPolicy": "MlpPolicy",
+    "DuelingDQNPolicy": DuelingDQNPolicy,
+    "RainbowPolicy": RainbowPolicy,
+}
+
+#: ``algo_name`` saved in a model's zip -> the class that loads it.
+_CLASS_OF_SAVED: dict[str, type[DQN]] = {"dqn": VanillaDQN, "double_dqn": DoubleDQN, "rainbow": Rainbow}
+
+
+def algo_spec(algo: str) -> AlgoSpec:
+    if algo not in ALGOS:
+        raise ValueError(f"algo={algo!r}: expected one of {sorted(ALGOS)}")
+    return ALGOS[algo]
+
+
+def resolve_policy(name: str) -> type[BasePolicy] | str:
+    if name not in POLICIES:
+        raise ValueError(f"policy={name!r}: expected one of {sorted(POLICIES)}")
+    return POLICIES[name]
+
+
+def saved_class(path: str | Path) -> type[DQN]:
+    """The class that saved the model at ``path`` (read from the zip's ``data``)."""
+    p = Path(path)
+    if not p.exists() and p.with_suffix(".zip").exists():
+        p = p.with_suffix(".zip")
+    if not p.is_file():
+        raise FileNotFoundError(f"model path={str(path)!r}: expected a model .zip saved by carbon-cpn train")
+    with zipfile.ZipFile(p) as zf:
+        data = json.loads(zf.read("data").decode())
+    name = data.get("algo_name")
+    if name not in _CLASS_OF_SAVED:
+        return DQN  # a plain SB3 DQN model
+    return _CLASS_OF_SAVED[name]
+
+
+def load_algorithm(path: str | Path, **kwargs: object) -> DQN:
+    """Load a model saved by any algorithm of :data:`ALGOS` (or SB3's DQN)."""
+    return saved_class(path).load(path, **kwargs)  # type: ignore[arg-type]
