@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--days", type=int, default=1, help="number of days (1-7)")
     d.set_defaults(func=_cmd_dispatch_day)
 
+    from carbon_cpn.agents.cli_commands import add_evaluate_parser, add_train_parser
+    from carbon_cpn.agents.leaderboard import add_leaderboard_parser
     from carbon_cpn.envs.day_ahead import add_plan_parser
 
     add_plan_parser(sub)
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
+    add_leaderboard_parser(sub)
     return p
 
 

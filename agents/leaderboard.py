@@ -1,0 +1,500 @@
+"""``carbon-cpn leaderboard``: every baseline, the oracle and the trained models on held-out seeds.
+
+Protocol (issue #6):
+
+* evaluation seeds ``1000 + k`` (k = 0..N-1): ``env.reset(seed=1000 + k)`` fixes the episode's
+  day and its jobs, so every method sees the same episodes;
+* every method runs through the same env code; its row is built from ``episode_metrics``;
+* objective [$] = ``total_cost_usd + carbon_price x emissions_tco2 + deadline_penalty_usd x
+  deadline_misses`` (what :mod:`carbon_cpn.optim.oracle` minimizes; its best bound is a lower
+  bound on it for every method, reported as ``oracle_bound``);
+* normalized score per seed = ``100 x (J_random - J) / (J_random - J_oracle)`` with ``J_oracle``
+  the oracle *replay's* objective (random = 0, oracle = 100); the mean over seeds has a
+  seeded bootstrap 95 % confidence interval (resampling seeds);
+* charts like tsco Fig. 3 (cost, emissions, curtailment, job success, tardiness per method)
+  and a carbon-price sweep like tsco Fig. 4 ($25-150/t; only the methods whose decisions
+  depend on the price are re-run, the others are the same at every price - fixed points).
+
+Outputs under ``--out`` (default ``benchmarks/results``): ``leaderboard.md``, ``leaderboard.csv``,
+``episodes.csv`` (one row per method and seed), ``sweep.csv``, ``fig3_methods.png``,
+``fig4_carbon_price.png`` and ``metadata.json`` (versions, git SHA, scenario, settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import carbon_cpn  # noqa: F401  (registers the env ids)
+from carbon_cpn.agents.baselines import BASELINES, PRICE_SENSITIVE, make_policy
+
+SEED_BASE = 1000
+#: tsco Fig. 4's range of carbon prices [$/t].
+SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 50.0, 100.0, 150.0)
+QUICK_SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 150.0)
+METRICS: tuple[str, ...] = (
+    "total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "job_success_rate", "mean_tardiness_s",
+    "qos_violation_rate", "cpn_energy_mwh", "cpn_emissions_tco2", "cpn_cost_usd", "revenue_usd", "renewable_share",
+    "deadline_misses", "jobs_arrived", "jobs_completed", "jobs_failed", "jobs_pending",
+)
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One method on one seed."""
+
+    method: str
+    seed: int
+    carbon_price_usd_per_t: float
+    metrics: dict[str, float]
+    objective_usd: float
+    invalid_actions: int
+    decisions: int
+    wall_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def objective_usd(metrics: dict[str, float], carbon_price_usd_per_t: float, deadline_penalty_usd: float) -> float:
+    """The leaderboard's objective (module docstring) from an episode's metrics."""
+    return (metrics["total_cost_usd"] + carbon_price_usd_per_t * metrics["emissions_tco2"]
+            + deadline_penalty_usd * metrics["deadline_misses"])
+
+
+# ---------------------------------------------------------------------------- trained models
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    path: Path
+    model: Any
+    cls: str
+
+
+def load_models(models_dir: Path | None, log: Callable[[str], None] = print, env_id: str | None = None
+                ) -> list[LoadedModel]:
+    """The ``final_model.zip`` of every ``carbon-cpn train`` run under ``models_dir`` (trained on
+    ``env_id`` when given, read from the run's ``run.json``), loaded with the class that saved it."""
+    from carbon_cpn.agents.registry import saved_class
+
+    if models_dir is None or not Path(models_dir).is_dir():
+        return []
+    out = []
+    for path in sorted(Path(models_dir).rglob("final_model.zip")):
+        run = path.parent / "run.json"
+        trained_on = json.loads(run.read_text()).get("env_id") if run.is_file() else None
+        if env_id is not None and trained_on not in (None, env_id):
+            log(f"leaderboard: skipped {path}: trained on {trained_on}, not {env_id}")
+            continue
+        try:
+            cls = saved_class(path)
+            model = cls.load(str(path), device="cpu")
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other models
+            log(f"leaderboard: skipped {path}: {exc}")
+            continue
+        rel = path.parent.relative_to(models_dir)
+        out.append(LoadedModel(name=f"model:{rel.as_posix()}", path=path, model=model,
+                               cls=f"{cls.__module__}.{cls.__name__}"))
+    return out
+
+
+# ---------------------------------------------------------------------------- episodes
+def run_episode(env_id: str, method: str, seed: int, overrides: dict[str, Any] | None = None,
+                model: LoadedModel | None = None, oracle_time_limit_s: float = 120.0) -> EpisodeRecord:
+    """Run one evaluation episode of ``method`` (a baseline name) or of ``model``."""
+    env = gym.make(env_id, **(overrides or {}))
+    u: Any = env.unwrapped
+    obs, _ = env.reset(seed=seed)
+    t0 = time.perf_counter()
+    if model is None:
+        if method == "oracle":
+            from carbon_cpn.agents.oracle_policy import OraclePolicy
+
+            policy: Any = OraclePolicy(env, seed, time_limit_s=oracle_time_limit_s)
+        else:
+            policy = make_policy(method, env, seed)
+    else:
+        if model.model.observation_space.shape != env.observation_space.shape:
+            raise ValueError(f"model {model.path}: observation shape {model.model.observation_space.shape}; "
+                             f"expected {env.observation_space.shape} of {env_id}")
+        policy = model.model
+    invalid = decisions = 0
+    done = False
+    info: dict[str, Any] = {}
+    maskable = model is not None and "Maskable" in model.cls
+    while not done:
+        mask = u.action_masks()
+        if maskable:
+            a, _ = policy.predict(obs, deterministic=True, action_masks=mask)
+        else:
+            a, _ = policy.predict(obs, deterministic=True)
+        a = int(np.asarray(a).reshape(-1)[0])
+        invalid += int(not mask[a])
+        decisions += 1
+        obs, _, term, trunc, info = env.step(a)
+        done = term or trunc
+    wall = time.perf_counter() - t0
+    m = {k: float(v) for k, v in info["episode_metrics"].items()}
+    r = u.cfg.reward
+    extra: dict[str, Any] = {"day": int(u.day)}
+    res = getattr(policy, "result", None)
+    if res is not None:
+        extra.update(oracle_bound_usd=res.best_bound_usd, oracle_plan_usd=res.objective_usd, oracle_gap=res.gap,
+                     oracle_status=res.status, oracle_solve_s=res.solve_time_s, oracle_cols=res.n_cols,
+                     oracle_rows=res.n_rows, oracle_nonzeros=res.n_nonzeros, oracle_binaries=res.n_binaries,
+                     oracle_fallbacks=getattr(policy, "fallbacks", 0),
+                     oracle_unplanned=getattr(policy, "unplanned", 0))
+    env.close()
+    return EpisodeRecord(method=method if model is None else model.name, seed=seed,
+                         carbon_price_usd_per_t=float(r.carbon_price_usd_per_t), metrics=m,
+                         objective_usd=objective_usd(m, r.carbon_price_usd_per_t, r.deadline_penalty_usd),
+                         invalid_actions=invalid, decisions=decisions, wall_s=wall, extra=extra)
+
+
+# ---------------------------------------------------------------------------- statistics
+def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``values`` (resampling with replacement)."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return (math.nan, math.nan)
+    if v.size == 1:
+        return (float(v[0]), float(v[0]))
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def summarize(records: Sequence[EpisodeRecord], seed: int = 0) -> list[dict[str, Any]]:
+    """One row per method: mean and std over seeds of every metric, the objective, the score."""
+    by_method: dict[str, list[EpisodeRecord]] = {}
+    for rec in records:
+        by_method.setdefault(rec.method, []).append(rec)
+    ref = {name: {r.seed: r.objective_usd for r in by_method.get(name, [])} for name in ("random", "oracle")}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for method, recs in by_method.items():
+        row: dict[str, Any] = {"method": method, "n_seeds": len(recs)}
+        for key in (*METRICS, "objective_usd"):
+            vals = np.array([r.objective_usd if key == "objective_usd" else r.metrics[key] for r in recs])
+            row[f"{key}_mean"] = float(vals.mean())
+            row[f"{key}_std"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
+        scores = []
+        for r in recs:
+            jr, jo = ref["random"].get(r.seed), ref["oracle"].get(r.seed)
+            if jr is not None and jo is not None and abs(jr - jo) > 1e-9:
+                scores.append(100.0 * (jr - r.objective_usd) / (jr - jo))
+        if scores:
+            row["score_mean"] = float(np.mean(scores))
+            row["score_ci_lo"], row["score_ci_hi"] = bootstrap_ci(np.array(scores), rng)
+        else:
+            row["score_mean"] = row["score_ci_lo"] = row["score_ci_hi"] = math.nan
+        row["invalid_actions"] = int(sum(r.invalid_actions for r in recs))
+        bounds = [r.extra["oracle_bound_usd"] for r in recs if "oracle_bound_usd" in r.extra]
+        row["oracle_bound_usd_mean"] = float(np.mean(bounds)) if bounds else math.nan
+        row["wall_s_mean"] = float(np.mean([r.wall_s for r in recs]))
+        rows.append(row)
+    order = {name: i for i, name in enumerate(BASELINES)}
+    rows.sort(key=lambda r: (order.get(r["method"], len(order)), r["method"]))
+    return rows
+
+
+# ---------------------------------------------------------------------------- provenance
+def git_sha(start: Path) -> str:
+    """The checkout's commit, read from ``.git`` files (no git process), or "unknown"."""
+    for d in (start, *start.parents):
+        g = d / ".git"
+        if g.is_file():  # a worktree: "gitdir: <path>"
+            txt = g.read_text().strip()
+            if txt.startswith("gitdir:"):
+                g = (d / txt.split(":", 1)[1].strip()).resolve()
+        if not g.is_dir():
+            continue
+        head = (g / "HEAD").read_text().strip() if (g / "HEAD").is_file() else ""
+        if not head.startswith("ref:"):
+            return head or "unknown"
+        ref = head.split(":", 1)[1].strip()
+        for base in (g, g.parent / "commondir"):
+            p = base / ref
+            if p.is_file():
+                return p.read_text().strip()
+        packed = g / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0]
+        return "unknown"
+    return "unknown"
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("carbon-cpn", "numpy", "scipy", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "pyomo",
+                "highspy", "pandapower", "matplotlib"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
+# ---------------------------------------------------------------------------- outputs
+def _fmt(mean: float, std: float, digits: int = 1) -> str:
+    if not math.isfinite(mean):
+        return "-"
+    return f"{mean:,.{digits}f} ± {std:,.{digits}f}"
+
+
+def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
+    keys = ["method", "n_seeds", "score_mean", "score_ci_lo", "score_ci_hi", "objective_usd_mean", "objective_usd_std"]
+    for m in METRICS:
+        keys += [f"{m}_mean", f"{m}_std"]
+    keys += ["invalid_actions", "oracle_bound_usd_mean", "wall_s_mean"]
+    with open(out / "leaderboard.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    lines = [
+        f"# Leaderboard: {meta['env_id']}",
+        "",
+        f"Seeds {meta['seeds']} (days {meta['days']}); carbon price ${meta['carbon_price_usd_per_t']:g}/t, "
+        f"deadline penalty ${meta['deadline_penalty_usd']:g}/job. Objective = total_cost_usd + carbon price x "
+        "emissions_tco2 + deadline penalty x deadline_misses. Score: random = 0, oracle replay = 100, mean "
+        "over seeds [bootstrap 95 % CI]. Mean ± std over seeds.",
+        "",
+        "| method | score | objective $ | cost $ | emissions t | curtailment MWh | job success | tardiness s | "
+        "misses | CPN energy MWh | invalid |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sc = "-" if not math.isfinite(r["score_mean"]) else f"{r['score_mean']:.1f} [{r['score_ci_lo']:.1f}, {r['score_ci_hi']:.1f}]"
+        lines.append(
+            f"| {r['method']} | {sc} | {_fmt(r['objective_usd_mean'], r['objective_usd_std'], 0)} | "
+            f"{_fmt(r['total_cost_usd_mean'], r['total_cost_usd_std'], 0)} | "
+            f"{_fmt(r['emissions_tco2_mean'], r['emissions_tco2_std'])} | "
+            f"{_fmt(r['curtailment_mwh_mean'], r['curtailment_mwh_std'])} | "
+            f"{_fmt(r['job_success_rate_mean'], r['job_success_rate_std'], 3)} | "
+            f"{_fmt(r['mean_tardiness_s_mean'], r['mean_tardiness_s_std'], 0)} | "
+            f"{_fmt(r['deadline_misses_mean'], r['deadline_misses_std'])} | "
+            f"{_fmt(r['cpn_energy_mwh_mean'], r['cpn_energy_mwh_std'])} | {r['invalid_actions']} |")
+    oracle = next((r for r in rows if r["method"] == "oracle"), None)
+    if oracle is not None and math.isfinite(oracle["oracle_bound_usd_mean"]):
+        lines += ["", f"Oracle best bound (a lower bound on every method's objective): "
+                      f"${oracle['oracle_bound_usd_mean']:,.0f} (mean over seeds); details in episodes.csv."]
+    lines += ["", "Every metric's mean and std: leaderboard.csv. Per-episode rows: episodes.csv. "
+                  "Provenance: metadata.json.", ""]
+    (out / "leaderboard.md").write_text("\n".join(lines))
+
+
+def write_episodes(records: Sequence[EpisodeRecord], path: Path) -> None:
+    extra_keys = sorted({k for r in records for k in r.extra})
+    keys = ["method", "seed", "carbon_price_usd_per_t", "objective_usd", *METRICS, "invalid_actions", "decisions",
+            "wall_s", *extra_keys]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in records:
+            w.writerow({"method": r.method, "seed": r.seed, "carbon_price_usd_per_t": r.carbon_price_usd_per_t,
+                        "objective_usd": r.objective_usd, **r.metrics, "invalid_actions": r.invalid_actions,
+                        "decisions": r.decisions, "wall_s": r.wall_s, **r.extra})
+
+
+_PANELS = (("total_cost_usd", "(a) total operational cost [$]"), ("emissions_tco2", "(b) total emissions [t CO2]"),
+           ("curtailment_mwh", "(c) RES curtailment [MWh]"), ("job_success_rate", "(d) job success rate"),
+           ("mean_tardiness_s", "(e) mean job tardiness [s]"))
+
+
+def plot_methods(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    """tsco Fig. 3: one bar per method and metric, error bars = std over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(_PANELS), figsize=(4.0 * len(_PANELS), 4.2))
+    names = [r["method"] for r in rows]
+    x = np.arange(len(names))
+    for ax, (key, label) in zip(axes, _PANELS):
+        ax.bar(x, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows], color="tab:blue", capsize=3)
+        ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=10)
+        vals = np.array([r[f"{key}_mean"] for r in rows])
+        if key != "mean_tardiness_s" and vals.size and np.all(vals > 0):
+            lo, hi = vals.min(), vals.max()
+            ax.set_ylim(max(0.0, lo - 0.6 * (hi - lo + 1e-9)), hi + 0.4 * (hi - lo + 1e-9))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_sweep(sweep: Sequence[EpisodeRecord], fixed: list[dict[str, Any]], prices: Sequence[float], path: Path,
+               title: str) -> None:
+    """tsco Fig. 4: metrics against the carbon price; price-insensitive methods as flat lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(_PANELS), figsize=(4.0 * len(_PANELS), 4.0))
+    methods = sorted({r.method for r in sweep})
+    for ax, (key, label) in zip(axes, _PANELS):
+        for m in methods:
+            mean = [np.mean([r.metrics[key] for r in sweep if r.method == m and r.carbon_price_usd_per_t == p])
+                    for p in prices]
+            ax.plot(prices, mean, marker="o", label=m)
+        for row in fixed:
+            ax.plot(prices, [row[f"{key}_mean"]] * len(prices), ls="--", lw=1, label=f"{row['method']} (fixed)")
+        ax.set_xlabel("carbon price [$/t]")
+        ax.set_title(label, fontsize=10)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- driver
+@dataclass(frozen=True)
+class LeaderboardSettings:
+    env_id: str
+    n_seeds: int
+    out: Path
+    models_dir: Path | None
+    oracle_time_limit_s: float
+    sweep_prices: tuple[float, ...]
+    sweep_seeds: int
+    methods: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.n_seeds < 1:
+            raise ValueError(f"seeds={self.n_seeds!r}: expected at least 1")
+        if not (1 <= self.sweep_seeds <= self.n_seeds):
+            raise ValueError(f"sweep_seeds={self.sweep_seeds!r}: expected 1..seeds ({self.n_seeds})")
+        if self.env_id not in gym.registry:
+            raise ValueError(f"env={self.env_id!r}: expected a registered id such as 'CarbonCPN-v0'")
+        unknown = set(self.methods) - set(BASELINES)
+        if unknown:
+            raise ValueError(f"methods={sorted(unknown)}: expected names from {sorted(BASELINES)}")
+        if not (self.oracle_time_limit_s > 0):
+            raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
+
+
+def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    s.out.mkdir(parents=True, exist_ok=True)
+    seeds = [SEED_BASE + k for k in range(s.n_seeds)]
+    records: list[EpisodeRecord] = []
+    for method in s.methods:
+        for seed in seeds:
+            rec = run_episode(s.env_id, method, seed, oracle_time_limit_s=s.oracle_time_limit_s)
+            records.append(rec)
+            log(f"  {method:>12s} seed {seed}: objective ${rec.objective_usd:,.0f} ({rec.wall_s:.1f} s)")
+    for lm in load_models(s.models_dir, log, s.env_id):
+        for seed in seeds:
+            try:
+                rec = run_episode(s.env_id, lm.name, seed, model=lm)
+            except ValueError as exc:
+                log(f"leaderboard: skipped {lm.path}: {exc}")
+                break
+            records.append(rec)
+            log(f"  {lm.name:>12s} seed {seed}: objective ${rec.objective_usd:,.0f}")
+    rows = summarize(records)
+    env = gym.make(s.env_id)
+    cfg = env.unwrapped.cfg
+    days = sorted({int(r.extra["day"]) for r in records})
+    meta = {
+        "env_id": s.env_id, "scenario": cfg.name, "seeds": seeds, "days": days,
+        "carbon_price_usd_per_t": cfg.reward.carbon_price_usd_per_t,
+        "deadline_penalty_usd": cfg.reward.deadline_penalty_usd, "reward": cfg.reward.__dict__,
+        "episode": cfg.episode.__dict__, "oracle_time_limit_s": s.oracle_time_limit_s, "oracle_mip_rel_gap": 0.01,
+        "sweep_prices_usd_per_t": list(s.sweep_prices), "sweep_seeds": seeds[: s.sweep_seeds],
+        "methods": list(s.methods), "models": sorted({r.method for r in records if r.method.startswith("model:")}),
+        "policy_parameters": {"co_opt": {"threshold": 0.15}, "dc_frame": {"improvement": 0.10},
+                              "c3o_greedy": {"w1": 0.7, "w2": 0.3, "threshold": 0.25},
+                              "deferral": {"margin": 2.0, "max_queue": "max_decisions_per_interval // 2"}},
+        "git_sha": git_sha(Path(__file__).resolve().parent), "versions": versions(),
+        "created_unix": time.time(),
+    }
+    env.close()
+    write_tables(rows, s.out, meta)
+    plot_methods(rows, s.out / "fig3_methods.png", f"{s.env_id}: methods (tsco Fig. 3 layout)")
+    write_episodes(records, s.out / "episodes.csv")  # before the sweep, so an interrupted run keeps them
+    (s.out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    # Carbon-price sweep (tsco Fig. 4).
+    sweep: list[EpisodeRecord] = []
+    sweep_methods = [m for m in s.methods if m in PRICE_SENSITIVE]
+    for price in s.sweep_prices:
+        for method in sweep_methods:
+            for seed in seeds[: s.sweep_seeds]:
+                rec = run_episode(s.env_id, method, seed, {"reward__carbon_price_usd_per_t": price},
+                                  oracle_time_limit_s=s.oracle_time_limit_s)
+                sweep.append(rec)
+                log(f"  sweep ${price:g}/t {method:>10s} seed {seed}: emissions {rec.metrics['emissions_tco2']:.1f} t")
+    write_episodes(records, s.out / "episodes.csv")
+    write_episodes(sweep, s.out / "sweep.csv")
+    fixed = [r for r in rows if r["method"] not in PRICE_SENSITIVE and r["method"] in ("co_opt", "rg_sched", "c3o_greedy")]
+    plot_sweep(sweep, fixed, s.sweep_prices, s.out / "fig4_carbon_price.png",
+               f"{s.env_id}: carbon-price sweep (tsco Fig. 4 layout)")
+    meta["wall_s_total"] = float(sum(r.wall_s for r in (*records, *sweep)))
+    (s.out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    return rows
+
+
+def add_leaderboard_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``leaderboard`` to the ``carbon-cpn`` sub-commands (wired in ``carbon_cpn/cli.py``)."""
+    p = subparsers.add_parser("leaderboard", help="evaluate baselines, the oracle and trained models on held-out seeds")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run: CarbonCPN-Tiny-v0 (unless --env), 1 seed, a 30 s oracle, two sweep prices")
+    p.add_argument("--seeds", type=int, default=None, help="evaluation seeds 1000..1000+N-1 (default 5; 1 with --quick)")
+    p.add_argument("--sweep-seeds", type=int, default=None, help="seeds of the carbon-price sweep (default: all)")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output directory")
+    p.add_argument("--env", default=None, help="env id (default CarbonCPN-v0; CarbonCPN-Tiny-v0 with --quick)")
+    p.add_argument("--models", type=Path, default=Path("runs"), help="directory searched for trained SB3 .zip models")
+    p.add_argument("--oracle-time-limit", type=float, default=None, help="oracle MILP time limit [s] (default 120; 30 quick)")
+    p.add_argument("--methods", default=",".join(BASELINES), help="comma-separated baselines to run")
+    p.set_defaults(func=_cmd_leaderboard)
+    return p
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    quick = bool(args.quick)
+    n = args.seeds if args.seeds is not None else (1 if quick else 5)
+    settings = LeaderboardSettings(
+        env_id=args.env or ("CarbonCPN-Tiny-v0" if quick else "CarbonCPN-v0"), n_seeds=n, out=args.out,
+        models_dir=args.models,
+        oracle_time_limit_s=args.oracle_time_limit if args.oracle_time_limit is not None else (30.0 if quick else 120.0),
+        sweep_prices=QUICK_SWEEP_PRICES_USD_PER_T if quick else SWEEP_PRICES_USD_PER_T,
+        sweep_seeds=args.sweep_seeds if args.sweep_seeds is not None else n,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+    )
+    rows = run_leaderboard(settings)
+    print((settings.out / "leaderboard.md").read_text())
+    return 0 if all(r["invalid_actions"] == 0 for r in rows if not r["method"].startswith("model:")) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry (``python -m carbon_cpn.agents.leaderboard``) until cli.py wires it."""
+    parser = argparse.ArgumentParser(prog="carbon-cpn")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_leaderboard_parser(sub)
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv if argv and argv[0] == "leaderboard" else ["leaderboard", *argv])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

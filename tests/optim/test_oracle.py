@@ -1,0 +1,83 @@
+"""Issue #6: the perfect-foresight oracle bounds every policy from below and replays in the env."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import carbon_cpn  # noqa: F401
+from carbon_cpn.agents.baselines import BASELINES, make_policy
+from carbon_cpn.agents.leaderboard import objective_usd
+from carbon_cpn.agents.oracle_policy import OraclePolicy, oracle_problem
+from carbon_cpn.optim.oracle import OracleError, OracleResult, solve_oracle
+
+ENV_ID = "CarbonCPN-Tiny-v0"
+SEED = 1000
+
+
+def _objective(env: gym.Env, policy) -> float:
+    obs, _ = env.reset(seed=SEED)
+    done = False
+    while not done:
+        a, _ = policy.predict(obs)
+        obs, _, term, trunc, info = env.step(int(a))
+        done = term or trunc
+    r = env.unwrapped.cfg.reward
+    return objective_usd(info["episode_metrics"], r.carbon_price_usd_per_t, r.deadline_penalty_usd)
+
+
+@pytest.fixture(scope="module")
+def solved() -> tuple[OracleResult, float, int]:
+    env = gym.make(ENV_ID)
+    env.reset(seed=SEED)
+    oracle = OraclePolicy(env, 0, time_limit_s=60.0)
+    replay = _objective(env, oracle)  # solves at the first decision, then replays
+    assert oracle.result is not None
+    return oracle.result, replay, oracle.fallbacks
+
+
+def test_result_is_consistent(solved: tuple[OracleResult, float, int]) -> None:
+    res, _, _ = solved
+    assert np.isfinite(res.best_bound_usd)
+    assert res.best_bound_usd <= res.objective_usd + 1e-6 * abs(res.objective_usd)
+    assert res.n_binaries == res.n_candidates + res.size_notes["job_cols"]
+    assert res.n_cols > res.n_binaries and res.n_nonzeros > 0
+    # Every scheduled sub-task starts inside the episode; on-time jobs have all of theirs.
+    assert all(0 <= p.start < 48 for p in res.schedule.values())
+
+
+def test_bound_is_below_every_policy(solved: tuple[OracleResult, float, int]) -> None:
+    res, replay, _ = solved
+    env = gym.make(ENV_ID)
+    tol = 1e-6 * abs(res.best_bound_usd)
+    assert res.best_bound_usd <= replay + tol
+    for name in BASELINES:
+        if name == "oracle":
+            continue
+        env.reset(seed=SEED)
+        j = _objective(env, make_policy(name, env, 0))
+        assert res.best_bound_usd <= j + tol, f"bound {res.best_bound_usd:.0f} above {name}'s objective {j:.0f}"
+
+
+def test_replay_completes_and_is_competitive(solved: tuple[OracleResult, float, int]) -> None:
+    res, replay, fallbacks = solved
+    env = gym.make(ENV_ID)
+    env.reset(seed=SEED)
+    j_random = _objective(env, make_policy("random", env, 0))
+    assert np.isfinite(replay) and replay < j_random
+    assert fallbacks < max(5, len(res.schedule) // 5)
+
+
+def test_bad_input_is_named() -> None:
+    env = gym.make(ENV_ID)
+    env.reset(seed=SEED)
+    p = oracle_problem(env)
+    with pytest.raises(OracleError, match="fixed_load_mw"):
+        dataclasses.replace(p, fixed_load_mw=p.fixed_load_mw[:-1])
+    with pytest.raises(OracleError, match="time_limit_s"):
+        solve_oracle(p, time_limit_s=0.0)
+    with pytest.raises(OracleError, match="max_candidates"):
+        solve_oracle(p, max_candidates=10)
