@@ -95,7 +95,9 @@ class HeuristicPolicy:
         """Forget per-episode state (called at an episode start)."""
 
     def act(self, view: SchedulerView) -> int:
-        raise NotImplementedError
+        """The action for the head sub-task of ``view``: every rule overrides this (the base
+        class stays instantiable so that its env check can be used and tested on its own)."""
+        raise NotImplementedError(f"{type(self).__name__}.act: a baseline rule must override act()")
 
     def predict(
         self,

@@ -10,6 +10,8 @@ batches of indices at once, one numpy operation per tree level.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 
@@ -17,7 +19,7 @@ def _next_power_of_two(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-class _SegmentTree:
+class _SegmentTree(ABC):
     """Common storage and batched update; ``_combine`` is the associative operation."""
 
     _neutral: float = 0.0
@@ -30,8 +32,9 @@ class _SegmentTree:
         self.tree = np.full(2 * self._size, self._neutral, dtype=np.float64)  # [node]
 
     @staticmethod
-    def _combine(left: np.ndarray, right: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _combine(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Combine two children (sum or min); each tree implements it."""
 
     def __setitem__(self, indices: np.ndarray | int, values: np.ndarray | float) -> None:
         idx = np.atleast_1d(np.asarray(indices, dtype=np.int64))

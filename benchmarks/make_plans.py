@@ -10,6 +10,9 @@ are packed into
 objective, gap, status and solve time per day, and the ``days`` they belong to), which
 ``PlanCommitment`` reads first. The
 summary printed at the end (status counts, gap and time quantiles) is what the README quotes.
+
+``--first FILE`` solves the listed days first; running any job (tests, a leaderboard) with
+``CARBON_CPN_PLAN_LOG=FILE`` makes ``PlanCommitment`` append every day it looks up to FILE.
 """
 
 from __future__ import annotations
