@@ -45,8 +45,8 @@ SEED_BASE = 1000
 SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 50.0, 100.0, 150.0)
 QUICK_SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 150.0)
 METRICS: tuple[str, ...] = (
-    "total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "job_success_rate", "mean_tardiness_s",
-    "qos_violation_rate", "cpn_energy_mwh", "cpn_emissions_tco2", "cpn_cost_usd", "revenue_usd", "renewable_share",
+    "total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "fast_start_mwh", "job_success_rate",
+    "mean_tardiness_s", "qos_violation_rate", "cpn_energy_mwh", "cpn_emissions_tco2", "cpn_cost_usd", "revenue_usd", "renewable_share",
     "deadline_misses", "jobs_arrived", "jobs_completed", "jobs_failed", "jobs_pending",
 )
 

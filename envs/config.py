@@ -334,8 +334,21 @@ class CommitmentConfig:
     #: best plan found by then is used; its status and gap are stored with it).
     method: str = "benders"
     time_limit_s: float = 300.0
+    #: Fuels whose units the real-time dispatch may start within an interval when the plan
+    #: left them off (e.g. ["gas_ct"]): the real-time recourse of the plan. The day-ahead
+    #: problem itself does not count on it, so it is not part of a plan's key.
+    fast_start_fuels: tuple[str, ...] = ()
+    #: What a fast start costs on top of the unit's fuel cost [$/MWh]: its start-up and
+    #: no-load cost spread over its energy; it makes the start the last resort before shedding.
+    fast_start_usd_per_mwh: float = 100.0
 
     def __post_init__(self) -> None:
+        from carbon_cpn.optim.emissions import EMISSION_FACTOR_KG_PER_MWH
+
+        for f in self.fast_start_fuels:
+            _require(f in EMISSION_FACTOR_KG_PER_MWH, "commitment.fast_start_fuels", list(self.fast_start_fuels),
+                     f"fuel names among {sorted(EMISSION_FACTOR_KG_PER_MWH)}")
+        _nonneg("commitment.fast_start_usd_per_mwh", self.fast_start_usd_per_mwh)
         _require(self.mode in ("all_on", "day_ahead"), "commitment.mode", self.mode, "'all_on' or 'day_ahead'")
         _require(isinstance(self.n_scenarios, int) and 1 <= self.n_scenarios <= 31, "commitment.n_scenarios",
                  self.n_scenarios, "an integer in [1, 31]")

@@ -72,7 +72,8 @@ Episode end
 After ``episode.days`` days of ``episode.interval_min``-minute intervals (default one day of
 15-minute intervals), ``terminated=True``; the observation carries the episode's progress, so
 the horizon is part of the state. ``info["episode_metrics"]`` then holds total_cost_usd,
-emissions_tco2, curtailment_mwh, load_shed_mwh, job_success_rate, mean_tardiness_s,
+emissions_tco2, curtailment_mwh, load_shed_mwh, fast_start_mwh (energy from units the
+real-time dispatch started, see ``commitment.fast_start_fuels``), job_success_rate, mean_tardiness_s,
 qos_violation_rate, cpn_energy_mwh, cpn_emissions_tco2 and job counts.
 
 Version history
@@ -130,6 +131,9 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             else:
                 commitment = AllUnitsCommitted()
         self.commitment: CommitmentSource = commitment
+        fs = cfg.commitment.fast_start_fuels
+        #: Units the real-time dispatch may start when the plan left them off, ``[gen]``.
+        self.fast_start = np.array([f in fs for f in self.grid.gen_fuels]) if fs else None
         self.cpn = CPNState(cfg.cpn, cfg.workload)
         self.jobs = JobGenerator(cfg.workload)
         self.n_nodes = self.cpn.n_nodes
@@ -199,7 +203,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._last: dict[str, Any] | None = None
         self._totals = dict.fromkeys(
             ("cost_usd", "emissions_kg", "curtail_mwh", "shed_mwh", "cpn_energy_mwh", "cpn_emissions_kg", "cpn_cost_usd",
-             "load_mwh", "res_used_mwh", "revenue_usd", "deadline_misses"), 0.0)
+             "load_mwh", "res_used_mwh", "revenue_usd", "deadline_misses", "fast_start_mwh"), 0.0)
         self._lmp_node = np.zeros(self.n_nodes)
         self._mci_node = np.zeros(self.n_nodes)
         self._power_node = self.cpn.idle_mw.copy()
@@ -288,7 +292,8 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         cpn_bus_mw = np.bincount(self.node_bus, weights=comp.node_power_mw, minlength=self.grid.n_bus)
         base = self.inputs.base_load_mw[t]
         avail = self.inputs.res_avail_mw[t]
-        res = self.dispatch.solve(base + cpn_bus_mw, avail, self.soc, self.committed[t])
+        res = self.dispatch.solve(base + cpn_bus_mw, avail, self.soc, self.committed[t], fast_start=self.fast_start,
+                                   fast_start_usd_per_mwh=cfg.commitment.fast_start_usd_per_mwh)
         if not res.ok:
             raise RuntimeError(f"interval {t}: the dispatch returned status {res.status}")
         self.soc = np.clip(res.bess_soc_end_mwh, 0.0, self._bess_energy)
@@ -308,6 +313,8 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         tot["emissions_kg"] += res.emissions_kg_per_h * dt
         tot["curtail_mwh"] += float(res.curtail_mw.sum()) * dt
         tot["shed_mwh"] += float(res.shed_mw.sum()) * dt
+        if res.started is not None and res.started.any():
+            tot["fast_start_mwh"] += float(res.gen_mw[res.started].sum()) * dt
         tot["cpn_energy_mwh"] += float(energy_node.sum())
         tot["cpn_emissions_kg"] += cpn_emis
         tot["cpn_cost_usd"] += cpn_cost
@@ -323,6 +330,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             "res_used_mw": res.res_used_mw,
             "curtail_mw": res.curtail_mw,
             "shed_mw": res.shed_mw,
+            "started": res.started,
             "overgen_mw": res.overgen_mw,
             "bess_charge_mw": res.bess_charge_mw,
             "bess_discharge_mw": res.bess_discharge_mw,
@@ -447,6 +455,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             "emissions_tco2": tot["emissions_kg"] / 1000.0,
             "curtailment_mwh": tot["curtail_mwh"],
             "load_shed_mwh": tot["shed_mwh"],
+            "fast_start_mwh": tot["fast_start_mwh"],
             "job_success_rate": float(np.sum(st == 1) / n_final) if n_final else 1.0,
             "mean_tardiness_s": float(cpn.j_tardiness[:m][final].mean() * 3600.0) if n_final else 0.0,
             "qos_violation_rate": float(high_missed.sum() / high_final.sum()) if high_final.any() else 0.0,

@@ -10,6 +10,7 @@ file. ``run_plan`` backs the ``carbon-cpn plan`` command.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -49,11 +50,24 @@ def default_cache_dir() -> Path:
     return Path(base) / "carbon-cpn" / "plans"
 
 
+#: Commitment settings of the real-time dispatch alone, which no plan depends on.
+REAL_TIME_ONLY = ("fast_start_fuels", "fast_start_usd_per_mwh")
+
+
+class _Raw(str):
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def plan_hash(cfg: ScenarioConfig) -> str:
     """Hash of everything a day-ahead plan depends on (the key of shipped and cached plans)."""
     prof = load_profiles()
     data = hashlib.sha256(b"".join(prof.columns[k].tobytes() for k in sorted(prof.columns))).hexdigest()
-    key = repr((cfg.grid, cfg.cpn, cfg.workload, cfg.commitment, cfg.reward.carbon_price_usd_per_t, data))
+    # The real-time recourse (fast-start units) does not enter the day-ahead problem: the key
+    # spells the commitment settings as their dataclass repr without those fields.
+    c = cfg.commitment
+    shown = ", ".join(f"{f.name}={getattr(c, f.name)!r}" for f in dataclasses.fields(c) if f.name not in REAL_TIME_ONLY)
+    key = repr((cfg.grid, cfg.cpn, cfg.workload, _Raw(f"CommitmentConfig({shown})"), cfg.reward.carbon_price_usd_per_t, data))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

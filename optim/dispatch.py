@@ -110,6 +110,9 @@ class DispatchResult:
     emissions_kg_per_h: float
     #: The LP/QP objective [$/h] (fuel, shedding, over-generation and storage-value terms).
     objective_usd_per_h: float
+    #: Uncommitted fast-start units the dispatch started for this interval, ``[gen]`` bool
+    #: (see ``fast_start`` of :meth:`EconomicDispatch.solve`).
+    started: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -211,6 +214,8 @@ class EconomicDispatch:
         cost[self._c_shed : self._c_over] = g.voll_usd_per_mwh
         cost[self._c_over :] = g.overgen_penalty_usd_per_mwh
         self._cost = cost
+        self._gen_cost_base = cost[self._c_gen : self._c_res].copy()
+        self._cost_key: tuple[bytes, float] | None = None  # which fast-start adder is in the model
         self._emis = emis
         self._eta_c, self._eta_d = eta_c, eta_d
         self._soc_min = np.array([b.soc_min_mwh for b in g.batteries])
@@ -297,6 +302,8 @@ class EconomicDispatch:
         bess_soc_mwh: np.ndarray | None = None,
         committed: np.ndarray | None = None,
         *,
+        fast_start: np.ndarray | None = None,
+        fast_start_usd_per_mwh: float = 0.0,
         compute_mci: bool = True,
     ) -> DispatchResult:
         """Dispatch one interval.
@@ -308,6 +315,13 @@ class EconomicDispatch:
                 ``[bess]``; default: the middle of each battery's SOC band.
             committed: which thermal units are on, ``[gen]`` bool; default: all. An
                 uncommitted unit produces 0; a committed one at least Pmin.
+            fast_start: which units can start within the interval when uncommitted (gas
+                turbines), ``[gen]`` bool; default: none. An uncommitted fast-start unit is
+                dispatchable from 0 to Pmax (its Pmin relaxed, as in the fast-start pricing
+                of US real-time markets) at its marginal cost plus ``fast_start_usd_per_mwh``
+                (its start-up and no-load cost spread over its energy, which makes it the
+                last resort before shedding); ``started`` flags the units that produce.
+            fast_start_usd_per_mwh: that adder [$/MWh], >= 0; it is part of ``cost_usd_per_h``.
             compute_mci: skip the MCI solve when False (``mci_kg_per_mwh`` is then NaN).
         """
         g = self.grid
@@ -337,6 +351,26 @@ class EconomicDispatch:
             if on_arr.shape != (g.n_gen,):
                 raise DispatchInputError(f"committed: shape {on_arr.shape}; expected ({g.n_gen},), one flag per unit")
             on = on_arr.astype(bool).astype(float)
+        quick = None
+        if fast_start is not None:
+            fs = np.asarray(fast_start)
+            if fs.shape != (g.n_gen,):
+                raise DispatchInputError(f"fast_start: shape {fs.shape}; expected ({g.n_gen},), one flag per unit")
+            if not (math.isfinite(fast_start_usd_per_mwh) and fast_start_usd_per_mwh >= 0):
+                raise DispatchInputError(f"fast_start_usd_per_mwh={fast_start_usd_per_mwh!r}: expected a finite number >= 0")
+            quick = fs.astype(bool) & (on == 0.0)
+            if not quick.any():
+                quick = None
+        # Generator column costs: the base offers, plus the adder on started fast-start units.
+        adder = 0.0 if quick is None else fast_start_usd_per_mwh
+        key = None if quick is None or adder == 0.0 else (quick.tobytes(), adder)
+        if key != self._cost_key:
+            gc = self._gen_cost_base.copy()
+            if key is not None:
+                gc += adder * np.repeat(quick, self._blocks_per_gen)
+            self._cost[self._c_gen : self._c_res] = gc
+            self._h.changeColsCost(gc.size, np.arange(self._c_gen, self._c_res, dtype=np.int32), gc)
+            self._cost_key = key
 
         dt = self.interval_h
         node_load = np.bincount(g.bus_node, weights=load, minlength=g.n_node)
@@ -350,7 +384,8 @@ class EconomicDispatch:
             lo[:ngb] = self._gen_lo_on
         else:
             on_blocks = np.repeat(on, self._blocks_per_gen)
-            hi[:ngb] = self._gen_hi_on * on_blocks
+            avail_blocks = on_blocks if quick is None else np.maximum(on_blocks, np.repeat(quick, self._blocks_per_gen))
+            hi[:ngb] = self._gen_hi_on * avail_blocks
             lo[:ngb] = self._gen_lo_on * on_blocks
         o = ngb + g.n_res
         hi[ngb:o] = avail
@@ -373,11 +408,12 @@ class EconomicDispatch:
             ms = h.getModelStatus()
             if ms != highspy.HighsModelStatus.kOptimal:
                 return self._failed(h.modelStatusToString(ms))
-        return self._read(h, load, avail, soc, on, compute_mci)
+        return self._read(h, load, avail, soc, on, compute_mci, quick)
 
     # ------------------------------------------------------------------ read back
     def _read(
-        self, h: highspy.Highs, load: np.ndarray, avail: np.ndarray, soc: np.ndarray, on: np.ndarray, compute_mci: bool
+        self, h: highspy.Highs, load: np.ndarray, avail: np.ndarray, soc: np.ndarray, on: np.ndarray, compute_mci: bool,
+        quick: np.ndarray | None = None,
     ) -> DispatchResult:
         g = self.grid
         sol = h.getSolution()
@@ -409,6 +445,8 @@ class EconomicDispatch:
         gen_cost_model = float(self._cost[self._c_gen : self._c_res] @ x[self._c_gen : self._c_res])
         if self.cost_model == "quadratic":
             gen_cost_model += float(g.gen_c2_usd_per_mw2h @ gen**2)
+        # A started fast-start unit's no-load cost is in its adder, not in c0.
+        started = np.zeros(g.n_gen, dtype=bool) if quick is None else quick & (gen > 1e-6)
         gen_cost_model += float(g.gen_c0_usd_per_h @ on)
         objective = gen_cost_model + float(self._cost[self._c_res :] @ x[self._c_res :])
         soc_end = soc + (self._eta_c * ch - dis / np.maximum(self._eta_d, 1e-12)) * self.interval_h if g.n_bess else soc
@@ -429,6 +467,7 @@ class EconomicDispatch:
             shed_cost_usd_per_h=float(self._cost[self._c_shed : self._c_over] @ shed_node),
             emissions_kg_per_h=float(g.gen_emission_kg_per_mwh @ gen),
             objective_usd_per_h=objective,
+            started=started,
         )
 
     def _node_to_bus(self, per_node: np.ndarray, load: np.ndarray) -> np.ndarray:
@@ -496,6 +535,7 @@ class EconomicDispatch:
             shed_mw=full(g.n_bus), overgen_mw=full(g.n_bus), line_flow_mw=full(g.n_branch),
             lmp_usd_per_mwh=full(g.n_bus), mci_kg_per_mwh=full(g.n_bus), cost_usd_per_h=nan,
             shed_cost_usd_per_h=nan, emissions_kg_per_h=nan, objective_usd_per_h=nan,
+            started=np.zeros(g.n_gen, dtype=bool),
         )
 
     @staticmethod

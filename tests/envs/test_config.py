@@ -59,3 +59,10 @@ def test_battery_validation_comes_from_the_unit_model() -> None:
     with pytest.raises(ScenarioError, match=r"bess_6.soc_init_frac=0.95: expected soc_min_frac \(0.1\) <= soc_init_frac"):
         load_scenario("tiny", **{"grid.batteries.0.soc_init_frac": 0.95})
     assert load_scenario("tiny").grid.batteries[0].value_usd_per_mwh == 30.0
+
+
+def test_fast_start_settings_validate() -> None:
+    with pytest.raises(ScenarioError, match=r"commitment.fast_start_fuels=\['gas_xx'\]: expected fuel names among"):
+        load_scenario("ieee30_5dc", commitment__fast_start_fuels=["gas_xx"])
+    with pytest.raises(ScenarioError, match=r"commitment.fast_start_usd_per_mwh=-5.0"):
+        load_scenario("ieee30_5dc", commitment__fast_start_usd_per_mwh=-5.0)

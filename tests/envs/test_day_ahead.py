@@ -125,3 +125,36 @@ def test_a_shipped_day_matches_a_fresh_solve() -> None:
     plan, lmp, _ = day_ahead.solve_day(cfg, build_grid(cfg.grid, cfg.commitment), int(pack["days"][i]))
     assert abs(plan.objective_usd - float(pack["objective_usd"][i])) <= cfg.commitment.gap * plan.objective_usd
     assert lmp.shape == pack["lmp"][i].shape
+
+
+def test_fast_start_recourse_reads_the_same_plans_and_cuts_shedding(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On the day of seed 1002 the plan's scenarios did not foresee the realised wind and solar:
+    # the committed units shed load at VOLL. With the gas turbine as a fast-start unit the same
+    # plan (no solve: the real-time recourse is not part of a plan's key) sheds less, and only
+    # units the plan left off are started.
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shipped plan should have been read")
+
+    monkeypatch.setattr(day_ahead, "solve_suc", no_solve)
+    base = load_scenario("ieee30_5dc")
+    fast = load_scenario("ieee30_5dc", commitment__fast_start_fuels=["gas_ct"])
+    assert day_ahead.plan_hash(fast) == day_ahead.plan_hash(base)
+    out = {}
+    for name, cfg in (("base", base), ("fast", fast)):
+        env = CarbonCPNEnv(cfg)
+        env.reset(seed=1002)
+        rng = np.random.default_rng(0)
+        done, started_mwh = False, 0.0
+        while not done:
+            _, _, done, _, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            for rec in info.get("intervals", []):
+                on = env.committed[rec["t"]]
+                assert not np.any(rec["started"] & on)
+                assert np.all(rec["gen_mw"][~on & ~rec["started"]] <= 1e-9)
+                started_mwh += float(rec["gen_mw"][rec["started"]].sum()) * env.interval_h
+        out[name] = info["episode_metrics"]
+        assert out[name]["fast_start_mwh"] == pytest.approx(started_mwh, abs=1e-6)
+    assert out["base"]["fast_start_mwh"] == 0.0 and out["base"]["load_shed_mwh"] > 10.0
+    assert out["fast"]["fast_start_mwh"] > 0.0
+    assert out["fast"]["load_shed_mwh"] < out["base"]["load_shed_mwh"]
+    assert out["fast"]["job_success_rate"] == out["base"]["job_success_rate"]  # same actions, same jobs

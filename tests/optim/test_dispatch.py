@@ -259,3 +259,45 @@ def test_case30_default_factors_make_cheap_units_dirty() -> None:
     factors = grid.gen_emission_kg_per_mwh[order]
     assert np.all(np.diff(factors) <= 0)  # cheaper -> dirtier
     assert np.ptp(factors) > 400
+
+
+@pytest.mark.parametrize("cost_model", ["linear", "pwl"])
+def test_fast_start_hand_solution(cost_model: str) -> None:
+    # Unit B (bus 1, 30 $/MWh) is off; A alone can send at most 120 MW to bus 2 (2/3 of its
+    # output crosses line 0-2, rated 80), so 30 MW are shed at VOLL. With B allowed a fast
+    # start at 30 + 50 $/MWh, the congested optimum of test_three_bus_hand_solution returns:
+    # PA = 90, PB = 60, LMP2 = -10 + 2 x 80 = 150 $/MWh, fuel + start cost
+    # 10 x 90 + 80 x 60 = 5,700 $/h, MCI2 = -900 + 2 x 400 = -100 kg/MWh.
+    grid = GridModel.from_pandapower(three_bus_net(), emission_factors_kg_per_mwh=[900.0, 400.0])
+    ed = EconomicDispatch(grid, cost_model)
+    on = np.array([True, False])
+    quick = np.array([False, True])
+    r = ed.solve(grid.base_load_mw, committed=on)
+    assert r.shed_mw.sum() == pytest.approx(30.0, abs=1e-6)
+    assert r.lmp_usd_per_mwh[2] == pytest.approx(grid.voll_usd_per_mwh, rel=1e-9)
+    r = ed.solve(grid.base_load_mw, committed=on, fast_start=quick, fast_start_usd_per_mwh=50.0)
+    np.testing.assert_allclose(r.gen_mw, [90.0, 60.0], atol=1e-6)
+    assert r.shed_mw.sum() == pytest.approx(0.0, abs=1e-9)
+    assert r.lmp_usd_per_mwh[2] == pytest.approx(150.0, abs=1e-6)
+    assert r.mci_kg_per_mwh[2] == pytest.approx(-100.0, abs=1e-6)
+    assert r.cost_usd_per_h == pytest.approx(5700.0, abs=1e-6)
+    assert r.started.tolist() == [False, True]
+    # Committed, B is an ordinary unit again: the adder is gone from the model and the price.
+    r = ed.solve(grid.base_load_mw, committed=np.array([True, True]), fast_start=quick, fast_start_usd_per_mwh=50.0)
+    assert r.lmp_usd_per_mwh[2] == pytest.approx(50.0, abs=1e-6)
+    assert r.cost_usd_per_h == pytest.approx(10.0 * 90 + 30.0 * 60, abs=1e-6)
+    assert not r.started.any()
+    # Below the congestion limit the cheap committed unit serves everything; B stays off.
+    r = ed.solve(grid.base_load_mw * 0.5, committed=on, fast_start=quick, fast_start_usd_per_mwh=50.0)
+    np.testing.assert_allclose(r.gen_mw, [75.0, 0.0], atol=1e-6)
+    assert not r.started.any()
+
+
+def test_fast_start_bad_inputs() -> None:
+    grid = GridModel.from_pandapower(three_bus_net())
+    ed = EconomicDispatch(grid)
+    with pytest.raises(DispatchInputError, match=r"fast_start: shape \(3,\)"):
+        ed.solve(grid.base_load_mw, committed=np.array([True, False]), fast_start=np.array([False, True, True]))
+    with pytest.raises(DispatchInputError, match="fast_start_usd_per_mwh=-1.0"):
+        ed.solve(grid.base_load_mw, committed=np.array([True, False]), fast_start=np.array([False, True]),
+                 fast_start_usd_per_mwh=-1.0)
