@@ -55,6 +55,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbon_cpn.optim.grid import BatteryUnit, GridModel, GridModelError, RenewableUnit
+from carbon_cpn.optim.highs_factory import new_highs
 
 __all__ = [
     "BatteryUnit",
@@ -238,8 +239,7 @@ class EconomicDispatch:
         row_lo[nn:] = -g.branch_rating_mw[rated] - self._pfinj[rated]
         row_hi[nn:] = g.branch_rating_mw[rated] - self._pfinj[rated]
 
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("presolve", "off")  # keeps the basis for warm starts and MCI
         if self.cost_model != "quadratic":
             h.setOptionValue("solver", "simplex")

@@ -60,6 +60,7 @@ not). This module imports nothing from ``carbon_cpn.envs``: the env-side adapter
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import scipy.sparse as sp
+
+from carbon_cpn.optim.highs_factory import new_highs
 
 __all__ = ["OracleError", "OracleProblem", "OracleResult", "Placement", "solve_oracle"]
 
@@ -440,8 +443,7 @@ def _build(p: OracleProblem, max_candidates: int) -> _Model:
 
 # ---------------------------------------------------------------------------- solve
 def _highs(time_limit_s: float, mip_rel_gap: float, threads: int, seed: int) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("threads", int(threads))
@@ -463,7 +465,15 @@ def _run(lp: highspy.HighsLp, time_limit_s: float, mip_rel_gap: float, threads: 
     else:
         h.setOptionValue("solver", "simplex")  # 5 s on the default scenario; interior point ~40 s
     h.passModel(model)
-    h.run()
+    # HiGHS keeps one thread scheduler per process, sized by the first solve that ran (the
+    # env's dispatch, with HiGHS's default thread count); from highspy 1.16 a solve asking for
+    # another count fails with "not set" instead of warning. The oracle's solves are sequential
+    # and nothing else solves meanwhile, so drop the scheduler and let this solve size it.
+    highspy.Highs.resetGlobalScheduler(True)
+    if h.run() == highspy.HighsStatus.kError:
+        raise OracleError(f"highspy {importlib.metadata.version('highspy')} refused the oracle "
+                          f"{'MILP' if integer else 'LP'} (model status "
+                          f"{h.modelStatusToString(h.getModelStatus())!r}, threads={threads}); expected a solve")
     has_sol = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
     return h, has_sol
 

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbon_cpn.optim.grid import GridModel
+from carbon_cpn.optim.highs_factory import new_highs
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,7 @@ class ScenarioLP:
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("presolve", "off")  # keep the basis between commitments
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)

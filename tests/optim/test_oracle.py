@@ -81,3 +81,34 @@ def test_bad_input_is_named() -> None:
         solve_oracle(p, time_limit_s=0.0)
     with pytest.raises(OracleError, match="max_candidates"):
         solve_oracle(p, max_candidates=10)
+
+
+def test_solves_whatever_thread_count_the_process_started_with() -> None:
+    """HiGHS sizes one thread scheduler per process at its first solve; the oracle must still
+    solve when an earlier solve sized it differently (highspy 1.16 refuses such a solve)."""
+    import highspy
+
+    def solve_tiny_lp(threads: int) -> None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", threads)
+        h.addVar(0.0, 1.0)
+        h.changeColCost(0, 1.0)
+        highspy.Highs.resetGlobalScheduler(True)
+        assert h.run() == highspy.HighsStatus.kOk
+
+    env = gym.make(ENV_ID)
+    env.reset(seed=SEED)
+    p = oracle_problem(env)
+    results = []
+    for first, oracle_threads in [(2, 1), (1, 2)]:
+        solve_tiny_lp(first)
+        results.append(solve_oracle(p, time_limit_s=60.0, threads=oracle_threads))
+    for res in results:
+        assert res.status in ("optimal", "time_limit", "restricted_milp"), res.status
+        assert np.isfinite(res.best_bound_usd) and np.isfinite(res.objective_usd)
+    # The LP bound does not depend on the thread count.
+    assert results[0].lp_bound_usd == pytest.approx(results[1].lp_bound_usd, rel=1e-9)
+    # The env's own dispatch still solves after the oracle resized the scheduler.
+    for _ in range(3):
+        env.step(0)
