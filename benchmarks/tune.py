@@ -134,18 +134,21 @@ def algo_rank(algo: str) -> int:
 
 
 def summary(path: Path) -> str:
-    """Per point of a sweep CSV: runs, mean over training seeds of the validation return and success rate."""
+    """Per point of a sweep CSV (algorithm, learning rate, gamma, training steps): runs, mean over
+    training seeds of the validation return and success rate."""
     with path.open() as f:
         rows = list(csv.DictReader(f))
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
     for r in rows:
-        groups.setdefault((r["algo"], r["learning_rate"], r["gamma"]), []).append(r)
-    lines = [f"{'algo':<12} {'lr':>8} {'gamma':>6} {'runs':>4} {'return':>9} {'success':>8}  seeds: return"]
-    for (algo, lr, g), group in groups.items():
+        groups.setdefault((r["algo"], r["learning_rate"], r["gamma"], r["timesteps"]), []).append(r)
+    lines = [f"{'algo':<12} {'lr':>8} {'gamma':>6} {'steps':>7} {'runs':>4} {'return':>9} {'success':>8}  seeds: return"]
+    for (algo, lr, g, steps), group in sorted(groups.items(), key=lambda kv: (kv[0][0] != "random", kv[0][0],
+                                                                             int(kv[0][3] or 0), kv[0][1], kv[0][2])):
         ret = [float(r["episode_return_mean"]) for r in group]
         ok = [float(r["job_success_rate_mean"]) for r in group]
         per_seed = ", ".join(f"{r['seed'] or '-'}: {float(r['episode_return_mean']):.0f}" for r in group)
-        lines.append(f"{algo:<12} {lr:>8} {g:>6} {len(group):>4} {sum(ret) / len(ret):9.0f} {sum(ok) / len(ok):8.3f}  {per_seed}")
+        lines.append(f"{algo:<12} {lr:>8} {g:>6} {steps:>7} {len(group):>4} {sum(ret) / len(ret):9.0f} "
+                     f"{sum(ok) / len(ok):8.3f}  {per_seed}")
     return "\n".join(lines)
 
 
