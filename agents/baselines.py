@@ -434,12 +434,6 @@ BASELINES: dict[str, PolicyFactory] = {
     "oracle": _oracle_factory,
 }
 
-#: The methods whose decisions depend on the carbon price (re-run in the carbon-price sweep,
-#: tsco Fig. 4). The grid's dispatch has no carbon price, so every other method makes the same
-#: decisions and books the same cost/emissions at any price: a fixed point, as tsco plots RG-Sched.
-PRICE_SENSITIVE: tuple[str, ...] = ("dc_frame", "oracle")
-
-
 def make_policy(name: str, env: gym.Env, seed: int = 0) -> Any:
     """Build the baseline ``name`` for ``env`` (see :data:`BASELINES`)."""
     if name not in BASELINES:
@@ -449,6 +443,6 @@ def make_policy(name: str, env: gym.Env, seed: int = 0) -> Any:
     return BASELINES[name](env, int(seed))
 
 
-__all__ = ["BASELINES", "PRICE_SENSITIVE", "argmin_feasible", "on_time", "CarbonEfficiencyGreedy", "CostOnly", "DecoupledFramework", "EnergyEfficient",
+__all__ = ["BASELINES", "argmin_feasible", "on_time", "CarbonEfficiencyGreedy", "CostOnly", "DecoupledFramework", "EnergyEfficient",
            "HeuristicPolicy", "PerformanceFirst", "RandomPolicy", "RenewableGreedy", "StaticCarbonAware", "can_defer",
            "energy_mwh", "make_policy", "placements"]

@@ -1,23 +1,27 @@
 """``carbon-cpn leaderboard``: every baseline, the oracle and the trained models on held-out seeds.
 
-Protocol (issue #6):
+Protocol:
 
 * evaluation seeds ``1000 + k`` (k = 0..N-1): ``env.reset(seed=1000 + k)`` fixes the episode's
   day and its jobs, so every method sees the same episodes;
 * every method runs through the same env code; its row is built from ``episode_metrics``;
-* objective [$] = ``total_cost_usd + carbon_price x emissions_tco2 + deadline_penalty_usd x
-  deadline_misses`` (what :mod:`carbon_cpn.optim.oracle` minimizes; its best bound is a lower
-  bound on it for every method, reported as ``oracle_bound``);
-* normalized score per seed = ``100 x (J_random - J) / (J_random - J_oracle)`` with ``J_oracle``
-  the oracle *replay's* objective (random = 0, oracle = 100); the mean over seeds has a
-  seeded bootstrap 95 % confidence interval (resampling seeds);
+* objective [$] = the episode objective of ``carbon_cpn.optim.objective`` (generation, start-up,
+  lost load and carbon cost of the whole system, minus the value of the computing delivered,
+  plus the QoS penalty of every missed or unfinished job), ``episode_metrics["objective_usd"]``;
+  the oracle minimizes the same number and its best bound is a lower bound on every method's
+  objective on every seed (column ``gap to bound``: how far a method is at most from optimal);
+* normalized score per seed = ``100 x (J_random - J) / (J_random - bound)``: random = 0, the
+  oracle's certified bound = 100 (a limit no policy can pass); the oracle's replay is a row
+  like any other. Aggregates over seeds with rliable: the interquartile mean (IQM) and the mean,
+  each with a 95 % stratified-bootstrap confidence interval (seeds are the runs of one task);
 * charts like tsco Fig. 3 (cost, emissions, curtailment, job success, tardiness per method)
-  and a carbon-price sweep like tsco Fig. 4 ($25-150/t; only the methods whose decisions
-  depend on the price are re-run, the others are the same at every price - fixed points).
+  and a carbon-price sweep like tsco Fig. 4 ($25-150/t): every method is re-run at every price,
+  since the price enters the units' offers, the day-ahead commitment and the objective.
 
 Outputs under ``--out`` (default ``benchmarks/results``): ``leaderboard.md``, ``leaderboard.csv``,
 ``episodes.csv`` (one row per method and seed), ``sweep.csv``, ``fig3_methods.png``,
 ``fig4_carbon_price.png`` and ``metadata.json`` (versions, git SHA, scenario, settings).
+``--jobs N`` runs episodes in N processes (results do not depend on N).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -38,14 +43,15 @@ import gymnasium as gym
 import numpy as np
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
-from carbon_cpn.agents.baselines import BASELINES, PRICE_SENSITIVE, make_policy
+from carbon_cpn.agents.baselines import BASELINES, make_policy
 
 SEED_BASE = 1000
 #: tsco Fig. 4's range of carbon prices [$/t].
 SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 50.0, 100.0, 150.0)
 QUICK_SWEEP_PRICES_USD_PER_T: tuple[float, ...] = (25.0, 150.0)
 METRICS: tuple[str, ...] = (
-    "total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "fast_start_mwh", "job_success_rate",
+    "generation_cost_usd", "startup_cost_usd", "lost_load_cost_usd", "carbon_cost_usd", "compute_value_usd",
+    "qos_penalty_usd", "baseline_objective_usd", "jobs_settled_unfinished", "total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "fast_start_mwh", "job_success_rate",
     "mean_tardiness_s", "qos_violation_rate", "cpn_energy_mwh", "cpn_emissions_tco2", "cpn_cost_usd", "revenue_usd", "renewable_share",
     "deadline_misses", "jobs_arrived", "jobs_completed", "jobs_failed", "jobs_pending",
 )
@@ -66,10 +72,10 @@ class EpisodeRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def objective_usd(metrics: dict[str, float], carbon_price_usd_per_t: float, deadline_penalty_usd: float) -> float:
-    """The leaderboard's objective (module docstring) from an episode's metrics."""
-    return (metrics["total_cost_usd"] + carbon_price_usd_per_t * metrics["emissions_tco2"]
-            + deadline_penalty_usd * metrics["deadline_misses"])
+def objective_usd(metrics: dict[str, float]) -> float:
+    """The leaderboard's objective: the episode objective the env booked
+    (``carbon_cpn.optim.objective``), ``episode_metrics["objective_usd"]``."""
+    return float(metrics["objective_usd"])
 
 
 # ---------------------------------------------------------------------------- trained models
@@ -157,31 +163,47 @@ def run_episode(env_id: str, method: str, seed: int, overrides: dict[str, Any] |
     env.close()
     return EpisodeRecord(method=method if model is None else model.name, seed=seed,
                          carbon_price_usd_per_t=float(r.carbon_price_usd_per_t), metrics=m,
-                         objective_usd=objective_usd(m, r.carbon_price_usd_per_t, r.deadline_penalty_usd),
+                         objective_usd=objective_usd(m),
                          invalid_actions=invalid, decisions=decisions, wall_s=wall, extra=extra)
 
 
 # ---------------------------------------------------------------------------- statistics
-def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95
-                 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of ``values`` (resampling with replacement)."""
-    v = np.asarray(values, dtype=float)
+def aggregate_scores(scores: np.ndarray, seed: int = 0, reps: int = 2000) -> dict[str, float]:
+    """IQM and mean of per-seed normalized scores with 95 % stratified-bootstrap CIs (rliable;
+    the seeds are the runs of one task)."""
+    import warnings
+
+    from rliable import library as rly
+    from rliable import metrics as rl_metrics
+
+    v = np.asarray(scores, dtype=float).reshape(-1, 1)
     if v.size == 0:
-        return (math.nan, math.nan)
+        return {k: math.nan for k in ("iqm", "iqm_ci_lo", "iqm_ci_hi", "mean", "mean_ci_lo", "mean_ci_hi")}
     if v.size == 1:
-        return (float(v[0]), float(v[0]))
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
+        x = float(v[0, 0])
+        return {"iqm": x, "iqm_ci_lo": x, "iqm_ci_hi": x, "mean": x, "mean_ci_lo": x, "mean_ci_hi": x}
+
+    def agg(x: np.ndarray) -> np.ndarray:
+        return np.array([rl_metrics.aggregate_iqm(x), rl_metrics.aggregate_mean(x)])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arch's RandomState deprecation
+        point, interval = rly.get_interval_estimates({"m": v}, agg, reps=reps,
+                                                     random_state=np.random.RandomState(seed))
+    p, ci = point["m"], interval["m"]
+    return {"iqm": float(p[0]), "iqm_ci_lo": float(ci[0, 0]), "iqm_ci_hi": float(ci[1, 0]),
+            "mean": float(p[1]), "mean_ci_lo": float(ci[0, 1]), "mean_ci_hi": float(ci[1, 1])}
 
 
 def summarize(records: Sequence[EpisodeRecord], seed: int = 0) -> list[dict[str, Any]]:
-    """One row per method: mean and std over seeds of every metric, the objective, the score."""
+    """One row per method: mean and std over seeds of every metric, the objective, the score
+    (random = 0, the oracle's bound = 100) and its rliable aggregates, the gap to the bound."""
     by_method: dict[str, list[EpisodeRecord]] = {}
     for rec in records:
         by_method.setdefault(rec.method, []).append(rec)
-    ref = {name: {r.seed: r.objective_usd for r in by_method.get(name, [])} for name in ("random", "oracle")}
-    rng = np.random.default_rng(seed)
+    random_j = {r.seed: r.objective_usd for r in by_method.get("random", [])}
+    bound = {r.seed: float(r.extra["oracle_bound_usd"]) for r in by_method.get("oracle", [])
+             if math.isfinite(float(r.extra.get("oracle_bound_usd", math.nan)))}
     rows = []
     for method, recs in by_method.items():
         row: dict[str, Any] = {"method": method, "n_seeds": len(recs)}
@@ -189,19 +211,17 @@ def summarize(records: Sequence[EpisodeRecord], seed: int = 0) -> list[dict[str,
             vals = np.array([r.objective_usd if key == "objective_usd" else r.metrics[key] for r in recs])
             row[f"{key}_mean"] = float(vals.mean())
             row[f"{key}_std"] = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
-        scores = []
-        for r in recs:
-            jr, jo = ref["random"].get(r.seed), ref["oracle"].get(r.seed)
-            if jr is not None and jo is not None and abs(jr - jo) > 1e-9:
-                scores.append(100.0 * (jr - r.objective_usd) / (jr - jo))
-        if scores:
-            row["score_mean"] = float(np.mean(scores))
-            row["score_ci_lo"], row["score_ci_hi"] = bootstrap_ci(np.array(scores), rng)
-        else:
-            row["score_mean"] = row["score_ci_lo"] = row["score_ci_hi"] = math.nan
+        scores = [100.0 * (random_j[r.seed] - r.objective_usd) / (random_j[r.seed] - bound[r.seed]) for r in recs
+                  if r.seed in random_j and r.seed in bound and abs(random_j[r.seed] - bound[r.seed]) > 1e-9]
+        agg = aggregate_scores(np.array(scores), seed)
+        row.update({f"score_{k}": v for k, v in agg.items()})
+        gaps = [r.objective_usd - bound[r.seed] for r in recs if r.seed in bound]
+        row["gap_to_bound_usd_mean"] = float(np.mean(gaps)) if gaps else math.nan
+        row["bound_violations"] = int(sum(g < -1e-6 * max(1.0, abs(bound[r.seed])) for g, r in
+                                          zip(gaps, [r for r in recs if r.seed in bound])))
         row["invalid_actions"] = int(sum(r.invalid_actions for r in recs))
-        bounds = [r.extra["oracle_bound_usd"] for r in recs if "oracle_bound_usd" in r.extra]
-        row["oracle_bound_usd_mean"] = float(np.mean(bounds)) if bounds else math.nan
+        row["oracle_bound_usd_mean"] = float(np.mean([bound[r.seed] for r in recs if r.seed in bound])) if bound \
+            else math.nan
         row["wall_s_mean"] = float(np.mean([r.wall_s for r in recs]))
         rows.append(row)
     order = {name: i for i, name in enumerate(BASELINES)}
@@ -256,58 +276,82 @@ def _fmt(mean: float, std: float, digits: int = 1) -> str:
 
 
 def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
-    keys = ["method", "n_seeds", "score_mean", "score_ci_lo", "score_ci_hi", "objective_usd_mean", "objective_usd_std"]
+    keys = ["method", "n_seeds", "score_iqm", "score_iqm_ci_lo", "score_iqm_ci_hi", "score_mean", "score_mean_ci_lo",
+            "score_mean_ci_hi", "objective_usd_mean", "objective_usd_std", "gap_to_bound_usd_mean", "bound_violations"]
     for m in METRICS:
         keys += [f"{m}_mean", f"{m}_std"]
     keys += ["invalid_actions", "oracle_bound_usd_mean", "wall_s_mean"]
-    with open(out / "leaderboard.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
+    _atomic_write(out / "leaderboard.csv", _csv_text(rows, keys))
+    ranked = sorted(rows, key=lambda r: r["objective_usd_mean"])
+    bound = next((r["oracle_bound_usd_mean"] for r in rows if math.isfinite(r["oracle_bound_usd_mean"])), math.nan)
     lines = [
         f"# Leaderboard: {meta['env_id']}",
         "",
-        f"Seeds {meta['seeds']} (days {meta['days']}); carbon price ${meta['carbon_price_usd_per_t']:g}/t, "
-        f"deadline penalty ${meta['deadline_penalty_usd']:g}/job. Objective = total_cost_usd + carbon price x "
-        "emissions_tco2 + deadline penalty x deadline_misses. Score: random = 0, oracle replay = 100, mean "
-        "over seeds [bootstrap 95 % CI]. Mean ± std over seeds.",
+        f"Seeds {meta['seeds'][0]}-{meta['seeds'][-1]} ({len(meta['seeds'])} episodes; days {meta['days']}); carbon "
+        f"price ${meta['carbon_price_usd_per_t']:g}/t, deadline penalty ${meta['deadline_penalty_usd']:g}/job. "
+        "Objective J = generation + start-up + lost load + carbon cost of the whole system - value of the computing "
+        "delivered + QoS penalty of every missed or unfinished job (carbon_cpn.optim.objective); lower is better, "
+        "rows ranked by it. Score per seed: 100 x (J_random - J) / (J_random - bound), so random = 0 and the oracle's "
+        "certified lower bound = 100; IQM and mean over seeds with 95 % stratified-bootstrap CIs (rliable). Gap to "
+        "bound: J - bound, at most how far a method is from optimal. Mean ± std over seeds.",
         "",
-        "| method | score | objective $ | cost $ | emissions t | curtailment MWh | job success | tardiness s | "
-        "misses | CPN energy MWh | invalid |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | score IQM [95 % CI] | score mean [95 % CI] | objective $ | gap to bound $ | system cost $ | "
+        "emissions t | compute value $ | job success | tardiness s | load shed MWh | invalid |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        sc = "-" if not math.isfinite(r["score_mean"]) else f"{r['score_mean']:.1f} [{r['score_ci_lo']:.1f}, {r['score_ci_hi']:.1f}]"
+
+    def ci(r: dict[str, Any], k: str) -> str:
+        if not math.isfinite(r[f"score_{k}"]):
+            return "-"
+        return f"{r[f'score_{k}']:.1f} [{r[f'score_{k}_ci_lo']:.1f}, {r[f'score_{k}_ci_hi']:.1f}]"
+
+    for r in ranked:
+        name = "oracle (replay)" if r["method"] == "oracle" else r["method"]
+        gap = "-" if not math.isfinite(r["gap_to_bound_usd_mean"]) else f"{r['gap_to_bound_usd_mean']:,.0f}"
         lines.append(
-            f"| {r['method']} | {sc} | {_fmt(r['objective_usd_mean'], r['objective_usd_std'], 0)} | "
-            f"{_fmt(r['total_cost_usd_mean'], r['total_cost_usd_std'], 0)} | "
+            f"| {name} | {ci(r, 'iqm')} | {ci(r, 'mean')} | {_fmt(r['objective_usd_mean'], r['objective_usd_std'], 0)} | "
+            f"{gap} | {_fmt(r['total_cost_usd_mean'], r['total_cost_usd_std'], 0)} | "
             f"{_fmt(r['emissions_tco2_mean'], r['emissions_tco2_std'])} | "
-            f"{_fmt(r['curtailment_mwh_mean'], r['curtailment_mwh_std'])} | "
+            f"{_fmt(r['compute_value_usd_mean'], r['compute_value_usd_std'], 0)} | "
             f"{_fmt(r['job_success_rate_mean'], r['job_success_rate_std'], 3)} | "
             f"{_fmt(r['mean_tardiness_s_mean'], r['mean_tardiness_s_std'], 0)} | "
-            f"{_fmt(r['deadline_misses_mean'], r['deadline_misses_std'])} | "
-            f"{_fmt(r['cpn_energy_mwh_mean'], r['cpn_energy_mwh_std'])} | {r['invalid_actions']} |")
-    oracle = next((r for r in rows if r["method"] == "oracle"), None)
-    if oracle is not None and math.isfinite(oracle["oracle_bound_usd_mean"]):
-        lines += ["", f"Oracle best bound (a lower bound on every method's objective): "
-                      f"${oracle['oracle_bound_usd_mean']:,.0f} (mean over seeds); details in episodes.csv."]
+            f"{_fmt(r['load_shed_mwh_mean'], r['load_shed_mwh_std'], 2)} | {r['invalid_actions']} |")
+    if math.isfinite(bound):
+        lines.append(f"| oracle bound (certified limit) | 100 | 100 | {bound:,.0f} (mean) | 0 | | | | | | | |")
+        viol = sum(r["bound_violations"] for r in rows)
+        lines += ["", f"The oracle's bound is below every method's objective on every seed: {viol} violations."]
     lines += ["", "Every metric's mean and std: leaderboard.csv. Per-episode rows: episodes.csv. "
                   "Provenance: metadata.json.", ""]
-    (out / "leaderboard.md").write_text("\n".join(lines))
+    _atomic_write(out / "leaderboard.md", "\n".join(lines))
+
+
+def _csv_text(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(keys), extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def write_episodes(records: Sequence[EpisodeRecord], path: Path) -> None:
     extra_keys = sorted({k for r in records for k in r.extra})
     keys = ["method", "seed", "carbon_price_usd_per_t", "objective_usd", *METRICS, "invalid_actions", "decisions",
             "wall_s", *extra_keys]
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for r in records:
-            w.writerow({"method": r.method, "seed": r.seed, "carbon_price_usd_per_t": r.carbon_price_usd_per_t,
-                        "objective_usd": r.objective_usd, **r.metrics, "invalid_actions": r.invalid_actions,
-                        "decisions": r.decisions, "wall_s": r.wall_s, **r.extra})
+    rows = [{"method": r.method, "seed": r.seed, "carbon_price_usd_per_t": r.carbon_price_usd_per_t,
+             "objective_usd": r.objective_usd, **{k: r.metrics.get(k, math.nan) for k in METRICS},
+             "invalid_actions": r.invalid_actions, "decisions": r.decisions, "wall_s": r.wall_s, **r.extra}
+            for r in records]
+    _atomic_write(path, _csv_text(rows, keys))
 
 
 _PANELS = (("total_cost_usd", "(a) total operational cost [$]"), ("emissions_tco2", "(b) total emissions [t CO2]"),
@@ -339,23 +383,20 @@ def plot_methods(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def plot_sweep(sweep: Sequence[EpisodeRecord], fixed: list[dict[str, Any]], prices: Sequence[float], path: Path,
-               title: str) -> None:
-    """tsco Fig. 4: metrics against the carbon price; price-insensitive methods as flat lines."""
+def plot_sweep(sweep: Sequence[EpisodeRecord], prices: Sequence[float], path: Path, title: str) -> None:
+    """tsco Fig. 4: metrics against the carbon price, every method re-run at every price."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(_PANELS), figsize=(4.0 * len(_PANELS), 4.0))
-    methods = sorted({r.method for r in sweep})
+    methods = list(dict.fromkeys(r.method for r in sweep))
     for ax, (key, label) in zip(axes, _PANELS):
         for m in methods:
             mean = [np.mean([r.metrics[key] for r in sweep if r.method == m and r.carbon_price_usd_per_t == p])
                     for p in prices]
             ax.plot(prices, mean, marker="o", label=m)
-        for row in fixed:
-            ax.plot(prices, [row[f"{key}_mean"]] * len(prices), ls="--", lw=1, label=f"{row['method']} (fixed)")
         ax.set_xlabel("carbon price [$/t]")
         ax.set_title(label, fontsize=10)
     axes[0].legend(fontsize=7)
@@ -376,8 +417,11 @@ class LeaderboardSettings:
     sweep_prices: tuple[float, ...]
     sweep_seeds: int
     methods: tuple[str, ...]
+    jobs: int = 1
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.jobs, int) and self.jobs >= 1):
+            raise ValueError(f"jobs={self.jobs!r}: expected an integer >= 1")
         if self.n_seeds < 1:
             raise ValueError(f"seeds={self.n_seeds!r}: expected at least 1")
         if not (1 <= self.sweep_seeds <= self.n_seeds):
@@ -391,15 +435,35 @@ class LeaderboardSettings:
             raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
 
 
+def _episode_task(args: tuple[str, str, int, dict[str, Any] | None, float]) -> EpisodeRecord:
+    env_id, method, seed, overrides, oracle_time_limit_s = args
+    return run_episode(env_id, method, seed, overrides, oracle_time_limit_s=oracle_time_limit_s)
+
+
+def _run_tasks(tasks: list[tuple[str, str, int, dict[str, Any] | None, float]], jobs: int,
+               log: Callable[[str], None], label: Callable[[EpisodeRecord], str]) -> list[EpisodeRecord]:
+    """Run episode tasks (in ``jobs`` processes when > 1), in task order."""
+    out: list[EpisodeRecord] = []
+    if jobs <= 1:
+        for t in tasks:
+            out.append(_episode_task(t))
+            log(label(out[-1]))
+        return out
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        for rec in pool.map(_episode_task, tasks):
+            out.append(rec)
+            log(label(rec))
+    return out
+
+
 def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     s.out.mkdir(parents=True, exist_ok=True)
     seeds = [SEED_BASE + k for k in range(s.n_seeds)]
-    records: list[EpisodeRecord] = []
-    for method in s.methods:
-        for seed in seeds:
-            rec = run_episode(s.env_id, method, seed, oracle_time_limit_s=s.oracle_time_limit_s)
-            records.append(rec)
-            log(f"  {method:>12s} seed {seed}: objective ${rec.objective_usd:,.0f} ({rec.wall_s:.1f} s)")
+    tasks = [(s.env_id, m, seed, None, s.oracle_time_limit_s) for m in s.methods for seed in seeds]
+    records = _run_tasks(tasks, s.jobs, log, lambda r: f"  {r.method:>12s} seed {r.seed}: objective "
+                                                      f"${r.objective_usd:,.0f} ({r.wall_s:.1f} s)")
     for lm in load_models(s.models_dir, log, s.env_id):
         for seed in seeds:
             try:
@@ -417,12 +481,14 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
         "env_id": s.env_id, "scenario": cfg.name, "seeds": seeds, "days": days,
         "carbon_price_usd_per_t": cfg.reward.carbon_price_usd_per_t,
         "deadline_penalty_usd": cfg.reward.deadline_penalty_usd, "reward": cfg.reward.__dict__,
-        "episode": cfg.episode.__dict__, "oracle_time_limit_s": s.oracle_time_limit_s, "oracle_mip_rel_gap": 0.01,
+        "commitment": cfg.commitment.__dict__, "episode": cfg.episode.__dict__,
+        "oracle_time_limit_s": s.oracle_time_limit_s, "oracle_mip_rel_gap": 0.01,
         "sweep_prices_usd_per_t": list(s.sweep_prices), "sweep_seeds": seeds[: s.sweep_seeds],
         "methods": list(s.methods), "models": sorted({r.method for r in records if r.method.startswith("model:")}),
         "policy_parameters": {"co_opt": {"threshold": 0.15}, "dc_frame": {"improvement": 0.10},
                               "c3o_greedy": {"w1": 0.7, "w2": 0.3, "threshold": 0.25},
                               "deferral": {"margin": 2.0, "max_queue": "max_decisions_per_interval // 2"}},
+        "statistics": "rliable IQM and mean, 95 % stratified bootstrap, 2000 reps, seed 0",
         "git_sha": git_sha(Path(__file__).resolve().parent), "versions": versions(),
         "created_unix": time.time(),
     }
@@ -430,25 +496,19 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
     write_tables(rows, s.out, meta)
     plot_methods(rows, s.out / "fig3_methods.png", f"{s.env_id}: methods (tsco Fig. 3 layout)")
     write_episodes(records, s.out / "episodes.csv")  # before the sweep, so an interrupted run keeps them
-    (s.out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    _atomic_write(s.out / "metadata.json", json.dumps(meta, indent=2, default=str))
 
-    # Carbon-price sweep (tsco Fig. 4).
-    sweep: list[EpisodeRecord] = []
-    sweep_methods = [m for m in s.methods if m in PRICE_SENSITIVE]
-    for price in s.sweep_prices:
-        for method in sweep_methods:
-            for seed in seeds[: s.sweep_seeds]:
-                rec = run_episode(s.env_id, method, seed, {"reward__carbon_price_usd_per_t": price},
-                                  oracle_time_limit_s=s.oracle_time_limit_s)
-                sweep.append(rec)
-                log(f"  sweep ${price:g}/t {method:>10s} seed {seed}: emissions {rec.metrics['emissions_tco2']:.1f} t")
-    write_episodes(records, s.out / "episodes.csv")
+    # Carbon-price sweep (tsco Fig. 4): every method at every price (the price moves the offers,
+    # the day-ahead commitment and the objective, so no method is a fixed point).
+    sweep_tasks = [(s.env_id, m, seed, {"reward__carbon_price_usd_per_t": price}, s.oracle_time_limit_s)
+                   for price in s.sweep_prices for m in s.methods for seed in seeds[: s.sweep_seeds]]
+    sweep = _run_tasks(sweep_tasks, s.jobs, log, lambda r: f"  sweep ${r.carbon_price_usd_per_t:g}/t {r.method:>10s} "
+                                                           f"seed {r.seed}: emissions {r.metrics['emissions_tco2']:.1f} t")
     write_episodes(sweep, s.out / "sweep.csv")
-    fixed = [r for r in rows if r["method"] not in PRICE_SENSITIVE and r["method"] in ("co_opt", "rg_sched", "c3o_greedy")]
-    plot_sweep(sweep, fixed, s.sweep_prices, s.out / "fig4_carbon_price.png",
+    plot_sweep(sweep, s.sweep_prices, s.out / "fig4_carbon_price.png",
                f"{s.env_id}: carbon-price sweep (tsco Fig. 4 layout)")
     meta["wall_s_total"] = float(sum(r.wall_s for r in (*records, *sweep)))
-    (s.out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    _atomic_write(s.out / "metadata.json", json.dumps(meta, indent=2, default=str))
     return rows
 
 
@@ -457,27 +517,28 @@ def add_leaderboard_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("leaderboard", help="evaluate baselines, the oracle and trained models on held-out seeds")
     p.add_argument("--quick", action="store_true",
                    help="a smoke run: CarbonCPN-Tiny-v0 (unless --env), 1 seed, a 30 s oracle, two sweep prices")
-    p.add_argument("--seeds", type=int, default=None, help="evaluation seeds 1000..1000+N-1 (default 5; 1 with --quick)")
+    p.add_argument("--seeds", type=int, default=None, help="evaluation seeds 1000..1000+N-1 (default 10; 1 with --quick)")
     p.add_argument("--sweep-seeds", type=int, default=None, help="seeds of the carbon-price sweep (default: all)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output directory")
     p.add_argument("--env", default=None, help="env id (default CarbonCPN-v0; CarbonCPN-Tiny-v0 with --quick)")
     p.add_argument("--models", type=Path, default=Path("runs"), help="directory searched for trained SB3 .zip models")
     p.add_argument("--oracle-time-limit", type=float, default=None, help="oracle MILP time limit [s] (default 120; 30 quick)")
     p.add_argument("--methods", default=",".join(BASELINES), help="comma-separated baselines to run")
+    p.add_argument("--jobs", type=int, default=1, help="episodes run in parallel processes")
     p.set_defaults(func=_cmd_leaderboard)
     return p
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     quick = bool(args.quick)
-    n = args.seeds if args.seeds is not None else (1 if quick else 5)
+    n = args.seeds if args.seeds is not None else (1 if quick else 10)
     settings = LeaderboardSettings(
         env_id=args.env or ("CarbonCPN-Tiny-v0" if quick else "CarbonCPN-v0"), n_seeds=n, out=args.out,
         models_dir=args.models,
         oracle_time_limit_s=args.oracle_time_limit if args.oracle_time_limit is not None else (30.0 if quick else 120.0),
         sweep_prices=QUICK_SWEEP_PRICES_USD_PER_T if quick else SWEEP_PRICES_USD_PER_T,
         sweep_seeds=args.sweep_seeds if args.sweep_seeds is not None else n,
-        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), jobs=args.jobs,
     )
     rows = run_leaderboard(settings)
     print((settings.out / "leaderboard.md").read_text())

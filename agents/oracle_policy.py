@@ -29,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from carbon_cpn.agents.baselines import HeuristicPolicy, argmin_feasible, energy_mwh, on_time, placements
+from carbon_cpn.envs.cpn import job_values_usd
 from carbon_cpn.envs.views import SchedulerView
 from carbon_cpn.optim.oracle import OracleProblem, OracleResult, solve_oracle
 
@@ -57,7 +58,7 @@ def oracle_problem(env: gym.Env) -> OracleProblem:
     bats = g.batteries
     # Sub-tasks and jobs of the episode, in the env's global arrival order.
     cpn = u.cpn
-    tj, tu, tr, tdur, ep, es, jr, jd = [], [], [], [], [], [], [], []
+    tj, tu, tr, tdur, ep, es, jr, jd, jv = [], [], [], [], [], [], [], [], []
     for t, b in enumerate(fs.batches):
         if b is None:
             continue
@@ -71,6 +72,7 @@ def oracle_problem(env: gym.Env) -> OracleProblem:
         es.append(b.task_succ[src, pos] + k0)
         jr.append(np.full(b.n_jobs, t + 1))
         jd.append(b.deadline_h)
+        jv.append(job_values_usd(b, cfg.workload))
 
     def cat(xs: list[np.ndarray], dtype: type) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype=dtype)
@@ -97,7 +99,11 @@ def oracle_problem(env: gym.Env) -> OracleProblem:
         dc_mw_per_server=cpn.dyn_mw_per_server.copy(), task_job=cat(tj, np.int64), task_units=cat(tu, np.int64),
         task_run_h=run, edge_pred=cat(ep, np.int64), edge_succ=cat(es, np.int64), job_release=cat(jr, np.int64),
         job_deadline_h=cat(jd, float), carbon_price_usd_per_t=float(cfg.reward.carbon_price_usd_per_t),
-        deadline_penalty_usd=float(cfg.reward.deadline_penalty_usd),
+        deadline_penalty_usd=float(cfg.reward.deadline_penalty_usd), job_value_usd=cat(jv, float),
+        fast_start=None if u.fast_start is None else np.asarray(u.fast_start, dtype=bool),
+        fast_start_usd_per_mwh=float(cfg.commitment.fast_start_usd_per_mwh),
+        overgen_penalty_usd_per_mwh=float(g.overgen_penalty_usd_per_mwh),
+        startup_usd=float(u.episode_metrics()["startup_cost_usd"]),
     )
 
 

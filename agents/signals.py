@@ -2,15 +2,18 @@
 
 * :func:`static_node_mci` — SCAS (c3o §4 baselines, "fixed carbon intensity values"): the
   average marginal carbon intensity at each node's bus over grid-only dispatches of a few
-  reference days spread over the year. Computed once per scenario grid and never updated.
+  reference days spread over the year. Computed once per scenario and never updated.
 * :func:`day_ahead_node_profile` — DC-Frame (tsco §V.B): "the power system operation is
   optimized first to generate a fixed 24-hour profile of electricity prices and carbon
   intensities". If the env's commitment source publishes a day-ahead profile (the unit-
-  commitment plan of ``CarbonCPN-v0``) it is used; else (``CarbonCPN-AllOn-v0``, Tiny) a grid-only ``dispatch_days`` of the
-  episode's day (no CPN load, so no feedback from the schedule) gives the profile.
+  commitment plan of ``CarbonCPN-v0``) it is used; else (``CarbonCPN-AllOn-v0``, Tiny) the env's
+  shadow day (the episode's grid dispatched with the CPN idle, so no feedback from the
+  schedule) gives the profile.
 
-Both are cached in-process per scenario grid (and day), because dispatching a day takes about
-a second and the leaderboard builds a policy per seed.
+Both come from the env's own grid: the commitment's Pmin and no-load costs, the units the
+scenario's commitment source commits, the carbon price in the offers (``envs/day_dispatch.py``).
+The static intensities are cached in-process per scenario, because dispatching a day takes
+about a second and the leaderboard builds a policy per seed.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carbon_cpn.envs.config import GridConfig
-from carbon_cpn.envs.grid_system import dispatch_days
+from carbon_cpn.envs.config import ScenarioConfig
+from carbon_cpn.envs.day_dispatch import dispatch_days
 
 if TYPE_CHECKING:  # pragma: no cover
     from carbon_cpn.envs.cpn_env import CarbonCPNEnv
@@ -42,8 +45,8 @@ class NodeProfile:
 
 
 @lru_cache(maxsize=16)
-def _static_bus_mci(grid: GridConfig, interval_h: float, days: tuple[int, ...]) -> np.ndarray:
-    mci = [dispatch_days(grid, d, 1, interval_h).mci_kg_per_mwh for d in days]  # each [t, bus]
+def _static_bus_mci(cfg: ScenarioConfig, interval_h: float, days: tuple[int, ...]) -> np.ndarray:
+    mci = [dispatch_days(cfg, d, 1, interval_h).mci_kg_per_mwh for d in days]  # each [t, bus]
     return np.concatenate(mci, axis=0).mean(axis=0)  # [bus]
 
 
@@ -52,14 +55,8 @@ def static_node_mci(env: CarbonCPNEnv, days: tuple[int, ...] = SCAS_REFERENCE_DA
     u = env.unwrapped
     if not days or any(not (0 <= int(d) <= 364) for d in days):
         raise ValueError(f"days={days!r}: expected a non-empty tuple of days in [0, 364]")
-    bus_mci = _static_bus_mci(u.cfg.grid, float(u.interval_h), tuple(int(d) for d in days))
+    bus_mci = _static_bus_mci(u.cfg, float(u.interval_h), tuple(int(d) for d in days))
     return bus_mci[u.node_bus].copy()
-
-
-@lru_cache(maxsize=64)
-def _grid_only_day(grid: GridConfig, day: int, interval_h: float) -> tuple[np.ndarray, np.ndarray]:
-    d = dispatch_days(grid, day, 1, interval_h)
-    return d.lmp_usd_per_mwh, d.mci_kg_per_mwh
 
 
 def day_ahead_node_profile(env: CarbonCPNEnv) -> NodeProfile:
@@ -72,13 +69,8 @@ def day_ahead_node_profile(env: CarbonCPNEnv) -> NodeProfile:
         lmp, mci = (np.asarray(a) for a in profile(u.day))  # [period, bus]
         source = "day_ahead_plan"
     else:
-        days = max(1, int(np.ceil(n * u.interval_h / 24.0)))
-        rows_l, rows_m = [], []
-        for k in range(days):
-            lmp_k, mci_k = _grid_only_day(u.cfg.grid, min(u.day + k, 364), float(u.interval_h))
-            rows_l.append(lmp_k)
-            rows_m.append(mci_k)
-        lmp, mci = np.concatenate(rows_l), np.concatenate(rows_m)
+        shadow = u.shadow_day
+        lmp, mci = shadow.lmp_usd_per_mwh, shadow.mci_kg_per_mwh
         source = "grid_only_dispatch"
     steps = lmp.shape[0]
     t_h = np.arange(n) * u.interval_h  # start of each env interval [h]

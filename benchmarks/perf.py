@@ -38,7 +38,7 @@ def bench_dispatch(repeats: int) -> None:
 
     cfg = load_scenario("ieee30_5dc")
     grid = build_grid(cfg.grid)
-    ed = make_dispatch(cfg.grid, grid, 0.25)
+    ed = make_dispatch(cfg, grid, 0.25)
     day = grid_inputs(cfg.grid, grid, 180, 96, 0.25)
     soc = initial_soc_mwh(cfg.grid)
     loads = day.base_load_mw

@@ -11,19 +11,20 @@ def _cmd_dispatch_day(args: argparse.Namespace) -> int:
     import numpy as np
 
     from carbon_cpn.envs.config import load_scenario
-    from carbon_cpn.envs.grid_system import dispatch_days
+    from carbon_cpn.envs.day_dispatch import dispatch_days
 
     cfg = load_scenario(args.scenario)
     dt = cfg.episode.interval_min / 60.0
-    d = dispatch_days(cfg.grid, args.day, args.days, dt)
+    d = dispatch_days(cfg, args.day, args.days, dt)
     per_hour = int(round(1 / dt))
     n_hours = d.load_mw.size // per_hour
 
     def hourly(x: np.ndarray) -> np.ndarray:
         return x[: n_hours * per_hour].reshape(n_hours, per_hour, *x.shape[1:]).mean(axis=1)
 
-    print(f"Grid dispatch of scenario {cfg.name!r} ({cfg.grid.case}), day {args.day} of the profile year, "
-          f"{args.days} day(s) at {cfg.episode.interval_min}-minute intervals; hourly means:")
+    print(f"Grid dispatch of scenario {cfg.name!r} ({cfg.grid.case}, the env's grid and commitment, no CPN load), "
+          f"day {args.day} of the profile year, {args.days} day(s) at {cfg.episode.interval_min}-minute intervals, "
+          f"carbon price ${cfg.grid_carbon_price_usd_per_t:g}/t in the offers; hourly means:")
     head = (f"{'hour':>4} {'load':>7} {'thermal':>7} {'solar':>6} {'wind':>6} {'curtail':>7} {'bess+':>6} "
             f"{'bess-':>6} {'shed':>5} {'LMP min..max $/MWh':>19} {'MCI min..max kg/MWh':>20}")
     print(head)
@@ -42,6 +43,7 @@ def _cmd_dispatch_day(args: argparse.Namespace) -> int:
     print(f"energy served        {load_mwh:10.1f} MWh   (shed {d.shed_mw.sum() * e:.1f} MWh)")
     print(f"renewable share      {100 * ren_mwh / load_mwh:10.1f} %     (curtailed {d.curtail_mw.sum() * e:.1f} MWh)")
     print(f"battery throughput   {d.bess_discharge_mw.sum() * e:10.1f} MWh discharged, {d.bess_charge_mw.sum() * e:.1f} MWh charged")
+    print(f"committed            {d.committed_unit_hours:10.0f} unit-hours (the scenario's commitment)")
     print(f"fuel cost            {d.cost_usd.sum():10.0f} $")
     print(f"emissions            {d.emissions_kg.sum() / 1000:10.1f} t CO2 ({d.emissions_kg.sum() / load_mwh:.0f} kg/MWh average)")
     print(f"congested intervals  {int(np.sum(np.ptp(d.lmp_usd_per_mwh, axis=1) > 1e-6)):10d} of {d.load_mw.size}")

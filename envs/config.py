@@ -84,6 +84,20 @@ class BatteryConfig(BatteryUnit):
 
 
 @dataclass(frozen=True)
+class LineRating:
+    """A new thermal rating for one line of the case (a reinforced connection)."""
+
+    #: pandapower bus labels of the line's ends (either order).
+    from_bus: int
+    to_bus: int
+    #: Rating [MW] (DC model: the MVA rating at unity power factor).
+    rating_mw: float
+
+    def __post_init__(self) -> None:
+        _pos(f"grid.line_ratings[{self.from_bus}-{self.to_bus}].rating_mw", self.rating_mw)
+
+
+@dataclass(frozen=True)
 class GridConfig:
     """The power system: a pandapower case plus renewables and batteries."""
 
@@ -107,6 +121,8 @@ class GridConfig:
     solar: tuple[RenewableConfig, ...] = ()
     wind: tuple[RenewableConfig, ...] = ()
     batteries: tuple[BatteryConfig, ...] = ()
+    #: Lines whose rating the scenario changes (applied after ``rating_scale``).
+    line_ratings: tuple[LineRating, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.cost_model in ("pwl", "linear", "quadratic"), "grid.cost_model", self.cost_model,
@@ -279,10 +295,16 @@ class RewardConfig:
     invalid_action_penalty_usd: float = 5.0
     #: Scale dividing every term so rewards are O(1) for learning [$ per reward unit].
     reward_scale_usd: float = 100.0
+    #: "objective": the reward is the episode objective's per-step decrement, booked against a
+    #: shadow day with the CPN idle (``carbon_cpn.optim.objective``; the w_* weights do not
+    #: apply); "tsco": tsco eq. 13 with the w_* weights (LMP x energy, MCI x energy x price).
+    mode: str = "objective"
 
     def __post_init__(self) -> None:
+        _require(self.mode in ("objective", "tsco"), "reward.mode", self.mode, "'objective' or 'tsco'")
         for f in dataclasses.fields(self):
-            _nonneg(f"reward.{f.name}", getattr(self, f.name))
+            if f.name != "mode":
+                _nonneg(f"reward.{f.name}", getattr(self, f.name))
         _pos("reward.reward_scale_usd", self.reward_scale_usd)
 
 
@@ -327,8 +349,22 @@ class CommitmentConfig:
     pmin_frac: float = 0.0
     #: No-load cost of a committed unit [$ per MW of capacity per hour].
     no_load_usd_per_mw_h: float = 0.0
-    #: Carbon price of the day-ahead problem [$/t]; negative means the reward's carbon price.
+    #: Carbon price in the units' offers [$/t], in the day-ahead plan and the real-time dispatch
+    #: (a carbon tax on generation); negative means the reward's carbon price (read it as
+    #: ``ScenarioConfig.grid_carbon_price_usd_per_t``, where it is resolved).
     carbon_price_usd_per_t: float = -1.0
+    #: Where the day's scenarios come from: "forecast" (a day-ahead forecast of the day itself
+    #: with measured forecast errors around it, ``carbon_cpn.optim.forecast``) or "analog"
+    #: (whole measured days within +-15 days of it, the earlier rule).
+    scenarios: str = "forecast"
+    #: Spinning reserve of the plan (``carbon_cpn.optim.commitment.ReserveRule``): "none",
+    #: "share_of_load" (committed capacity >= forecast net load envelope + reserve_share x
+    #: load envelope) or "largest_unit" (that, and N-1: the loss of any one online unit).
+    reserve_rule: str = "share_of_load"
+    reserve_share: float = 0.1
+    #: Probability of the plan's envelope scenario: the forecast day with every CPN node at its
+    #: peak power (the other scenarios share the rest); 0 leaves it out.
+    envelope_weight: float = 0.1
     #: How a day's plan is solved: "benders" or "extensive" (the deterministic equivalent,
     #: faster for a handful of scenarios), and the time limit of one day's solve [s] (the
     #: best plan found by then is used; its status and gap are stored with it).
@@ -337,7 +373,7 @@ class CommitmentConfig:
     #: Fuels whose units the real-time dispatch may start within an interval when the plan
     #: left them off (e.g. ["gas_ct"]): the real-time recourse of the plan. The day-ahead
     #: problem itself does not count on it, so it is not part of a plan's key.
-    fast_start_fuels: tuple[str, ...] = ()
+    fast_start_fuels: tuple[str, ...] = ("gas_ct",)
     #: What a fast start costs on top of the unit's fuel cost [$/MWh]: its start-up and
     #: no-load cost spread over its energy; it makes the start the last resort before shedding.
     fast_start_usd_per_mwh: float = 100.0
@@ -359,6 +395,14 @@ class CommitmentConfig:
         _nonneg("commitment.no_load_usd_per_mw_h", self.no_load_usd_per_mw_h)
         _require(self.method in ("benders", "extensive"), "commitment.method", self.method,
                  "'benders' or 'extensive'")
+        _require(self.scenarios in ("forecast", "analog"), "commitment.scenarios", self.scenarios,
+                 "'forecast' or 'analog'")
+        _require(self.reserve_rule in ("none", "share_of_load", "largest_unit"), "commitment.reserve_rule",
+                 self.reserve_rule, "'none', 'share_of_load' or 'largest_unit'")
+        _require(isinstance(self.envelope_weight, (int, float)) and 0 <= self.envelope_weight < 1,
+                 "commitment.envelope_weight", self.envelope_weight, "a probability in [0, 1)")
+        _require(isinstance(self.reserve_share, (int, float)) and 0 <= self.reserve_share <= 1,
+                 "commitment.reserve_share", self.reserve_share, "a share of load in [0, 1]")
         _require(isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0, "commitment.time_limit_s",
                  self.time_limit_s, "a number of seconds > 0")
 
@@ -372,6 +416,14 @@ class ScenarioConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     commitment: CommitmentConfig = field(default_factory=CommitmentConfig)
+
+    @property
+    def grid_carbon_price_usd_per_t(self) -> float:
+        """The carbon price in the units' offers [$/t], of the day-ahead plan and of the
+        real-time dispatch: ``commitment.carbon_price_usd_per_t``, or the reward's carbon price
+        where that is negative (the one place it is resolved)."""
+        price = self.commitment.carbon_price_usd_per_t
+        return self.reward.carbon_price_usd_per_t if price < 0 else price
 
 
 # ----------------------------------------------------------------------------- loading

@@ -12,7 +12,8 @@ Job life cycle (tsco §III.A.2 with hard deadlines):
   finishing later makes it *failed* with tardiness = finish - deadline;
 * a job still unfinished ``drop_after_h`` after its deadline is *dropped* (failed, tardiness
   = drop_after_h): its unstarted sub-tasks leave the queue, running ones run out;
-* a job still in the system at the episode's end is *pending*.
+* a job still in the system at the episode's end is *pending*; the episode settles it as a
+  miss (:meth:`CPNState.settle_unfinished`): its penalty is booked and it earns nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,26 @@ class IntervalCompute:
     n_failed: int
 
 
+def job_values_usd(batch: JobBatch, workload: WorkloadConfig) -> np.ndarray:
+    """Revenue of each job of ``batch`` when it finishes on time [$], ``[job]``: server-hours at
+    speed 1 on the preferred resource x that resource's price (the compute value of
+    ``carbon_cpn.optim.objective``)."""
+    price = np.array([workload.cpu_price_usd_per_server_h, workload.gpu_price_usd_per_server_h])
+    return np.bincount(batch.task_job, weights=batch.task_units * batch.task_duration_h * price[batch.task_resource],
+                       minlength=batch.n_jobs)
+
+
+def node_power_mw(cpn: CPNConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The node power model (tsco eq. 9 per resource pool, times PUE: P = PUE (idle + (peak -
+    idle) u)): each node's power with every server idle [MW], ``[node]``, and the facility MW
+    each busy server adds, ``[node, resource]``. Used by the simulation and the day-ahead plan."""
+    idle = np.array([[nd.cpu_idle_kw, nd.gpu_idle_kw] for nd in cpn.nodes])
+    peak = np.array([[nd.cpu_peak_kw, nd.gpu_peak_kw] for nd in cpn.nodes])
+    capacity = np.array([[nd.cpu_units, nd.gpu_units] for nd in cpn.nodes], dtype=float)
+    pue = np.array([nd.pue for nd in cpn.nodes])
+    return pue * (capacity * idle).sum(axis=1) / 1000.0, pue[:, None] * (peak - idle) / 1000.0
+
+
 class CPNState:
     """Nodes, jobs and sub-tasks of one episode."""
 
@@ -56,17 +77,11 @@ class CPNState:
         n = len(cpn.nodes)
         self.n_nodes = n
         self.capacity = np.array([[nd.cpu_units, nd.gpu_units] for nd in cpn.nodes], dtype=np.int64)  # [node, res]
-        idle = np.array([[nd.cpu_idle_kw, nd.gpu_idle_kw] for nd in cpn.nodes])
-        peak = np.array([[nd.cpu_peak_kw, nd.gpu_peak_kw] for nd in cpn.nodes])
         self.pue = np.array([nd.pue for nd in cpn.nodes])
         self.speed = np.array([nd.speed for nd in cpn.nodes])
-        # tsco eq. 9 per resource pool, times PUE: P = PUE (idle + (peak - idle) u) [MW].
-        self.idle_mw = self.pue * (self.capacity * idle).sum(axis=1) / 1000.0  # [node]
-        self.dyn_mw_per_server = self.pue[:, None] * (peak - idle) / 1000.0  # [node, res]
+        self.idle_mw, self.dyn_mw_per_server = node_power_mw(cpn)  # [node], [node, res]
         self.peak_mw = self.idle_mw + (self.dyn_mw_per_server * self.capacity).sum(axis=1)
         self.slowdown = np.array([[1.0, workload.cpu_on_gpu_slowdown], [workload.gpu_on_cpu_slowdown, 1.0]])  # [pref, actual]
-        type_price = np.array([workload.cpu_price_usd_per_server_h, workload.gpu_price_usd_per_server_h])
-        self._price = type_price
         self.reset()
 
     # ------------------------------------------------------------------ storage
@@ -149,11 +164,7 @@ class CPNState:
         self.j_status[js] = ACTIVE
         self.j_late[js] = False
         self.j_crit[js] = batch.critical_path_h
-        # Revenue of an on-time job: server-hours at speed 1 on the preferred resource x price.
-        self.j_value[js] = np.bincount(
-            batch.task_job, weights=batch.task_units * batch.task_duration_h * self._price[batch.task_resource],
-            minlength=nj,
-        )
+        self.j_value[js] = job_values_usd(batch, self.wl)
         self.t_job[ts] = batch.task_job + j0
         self.t_res[ts] = batch.task_resource
         self.t_units[ts] = batch.task_units
@@ -255,6 +266,15 @@ class CPNState:
             node_power_mw=power, utilization=util, revenue_usd=revenue, deadline_misses=int(newly_late.size),
             n_completed=n_completed, n_failed=n_failed,
         )
+
+    def settle_unfinished(self) -> int:
+        """End of the episode: every job not finished on time whose miss is not booked yet is
+        charged as missed now (``j_late``); returns how many (the settlement rule of
+        ``carbon_cpn.optim.objective``). Their status stays "pending"."""
+        m = self.n_jobs
+        due = np.flatnonzero((self.j_status[:m] == ACTIVE) & ~self.j_late[:m])
+        self.j_late[due] = True
+        return int(due.size)
 
     # ------------------------------------------------------------------ summaries
     def job_counts(self) -> dict[str, int]:

@@ -56,29 +56,48 @@ time                 3     sin, cos of the hour of day; episode progress
 
 Rewards
 -------
-tsco eq. 13, ``R = w_rev Revenue - w_cost Cost - w_carb Carbon - w_pen Penalty`` in units of
-``reward_scale_usd``, booked when they happen:
+``reward.mode = "objective"`` (default): the decrement of the episode objective of
+``carbon_cpn.optim.objective`` (generation, start-up, lost-load and carbon cost of the whole
+system, minus the value of the computing delivered, plus ``deadline_penalty_usd`` per missed
+job), booked interval by interval against a *shadow day*: the same grid, commitment and
+renewables dispatched at reset with the CPN idle and no jobs. With ``J`` the episode's
+objective and ``J_0`` the shadow day's (``episode_metrics["baseline_objective_usd"]``, fixed by
+the day alone), the return is::
 
-* ``revenue``: server-hours x price of jobs finished by their deadline;
-* ``electricity_cost``: the CPN's energy in each interval x the LMP at its node's bus;
-* ``carbon``: the CPN's energy x the MCI at its bus x the carbon price;
-* ``deadline_penalty``: ``deadline_penalty_usd`` per job whose deadline passes unfinished;
-* ``invalid_action``: ``invalid_action_penalty_usd`` per masked action taken.
+    sum_t r_t = -(J - J_0) / reward_scale_usd - invalid_action_penalty_usd x (masked actions) / reward_scale_usd
 
-``info["reward_terms"]`` holds each weighted, signed term; they sum to the reward.
+Subtracting the shadow day removes the day's base-load cost, which no action changes, from
+every reward, so the rewards stay small and their variance low. The terms in
+``info["reward_terms"]`` are ``generation``, ``startup`` (always 0: the plan's start-ups are a
+constant), ``lost_load``, ``carbon``, ``compute_value`` (positive), ``qos_penalty`` and
+``invalid_action``; they sum to the reward.
+
+``reward.mode = "tsco"``: tsco eq. 13, ``R = w_rev Revenue - w_cost Cost - w_carb Carbon -
+w_pen Penalty`` in units of ``reward_scale_usd``: ``revenue`` (server-hours x price of jobs
+finished by their deadline), ``electricity_cost`` (the CPN's energy x the LMP at its bus; the
+LMP includes the carbon price in the units' offers), ``carbon`` (the CPN's energy x the MCI
+at its bus x the carbon price), ``deadline_penalty`` and ``invalid_action``.
 
 Episode end
 -----------
 After ``episode.days`` days of ``episode.interval_min``-minute intervals (default one day of
 15-minute intervals), ``terminated=True``; the observation carries the episode's progress, so
-the horizon is part of the state. ``info["episode_metrics"]`` then holds total_cost_usd,
-emissions_tco2, curtailment_mwh, load_shed_mwh, fast_start_mwh (energy from units the
-real-time dispatch started, see ``commitment.fast_start_fuels``), job_success_rate, mean_tardiness_s,
-qos_violation_rate, cpn_energy_mwh, cpn_emissions_tco2 and job counts.
+the horizon is part of the state. Every job still queued or running then is settled as a miss
+(its penalty is booked, it earns nothing), so no job escapes the objective by being deferred
+past the horizon; ``job_success_rate`` is completed jobs over all arrived jobs.
+``info["episode_metrics"]`` then holds ``objective_usd`` and its terms (generation_cost_usd,
+startup_cost_usd, lost_load_cost_usd, carbon_cost_usd, compute_value_usd, qos_penalty_usd),
+baseline_objective_usd, total_cost_usd (generation + start-up + lost load), emissions_tco2,
+curtailment_mwh, load_shed_mwh, fast_start_mwh (energy from units the real-time dispatch
+started, see ``commitment.fast_start_fuels``), job_success_rate, mean_tardiness_s,
+qos_violation_rate, cpn_energy_mwh, cpn_emissions_tco2 and job counts
+(jobs_settled_unfinished among them).
 
 Version history
 ---------------
-* v0: initial release (issue #3).
+* v0: initial release (issue #3). The objective reward, end-of-episode settlement, carbon
+  price in the offers, forecast-based day-ahead plans with reserve and fast-start recourse
+  (issue #13) changed the numbers but not the spaces.
 """
 
 from __future__ import annotations
@@ -93,14 +112,30 @@ from gymnasium import spaces
 
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import READY, CPNState, IntervalCompute
-from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid, grid_inputs, initial_soc_mwh, make_dispatch
+from carbon_cpn.envs.day_ahead import make_commitment
+from carbon_cpn.envs.grid_system import (
+    CommitmentSource,
+    ShadowDay,
+    build_grid,
+    dispatch_cost_usd,
+    fast_start_units,
+    grid_inputs,
+    initial_soc_mwh,
+    make_dispatch,
+    shadow_day,
+)
 from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, nearest_node_of_farms, scheduler_view
 from carbon_cpn.envs.workload import JobGenerator
+from carbon_cpn.optim.commitment import default_uc_params
+from carbon_cpn.optim.objective import TERMS, ObjectivePrices, ObjectiveTerms, compute_terms, grid_terms, startup_cost_usd
 
 #: Observation entries are clipped to [-OBS_CLIP, OBS_CLIP] (an LMP at the value of lost load
 #: would otherwise read 50).
 OBS_CLIP = 10.0
-REWARD_TERMS = ("revenue", "electricity_cost", "carbon", "deadline_penalty", "invalid_action")
+#: Reward terms of ``reward.mode = "tsco"`` (tsco eq. 13).
+TSCO_TERMS = ("revenue", "electricity_cost", "carbon", "deadline_penalty", "invalid_action")
+#: Reward terms of ``reward.mode = "objective"`` (the objective's terms, then the action penalty).
+OBJECTIVE_TERMS = (*TERMS, "invalid_action")
 
 
 class CarbonCPNEnv(gym.Env[np.ndarray, int]):
@@ -122,18 +157,10 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self.interval_h = cfg.episode.interval_min / 60.0
         self.n_intervals = int(round(cfg.episode.days * 24 / self.interval_h))
         self.grid = build_grid(cfg.grid, cfg.commitment)
-        self.dispatch = make_dispatch(cfg.grid, self.grid, self.interval_h)
-        if commitment is None:
-            if cfg.commitment.mode == "day_ahead":
-                from carbon_cpn.envs.day_ahead import PlanCommitment
-
-                commitment = PlanCommitment(cfg, self.grid)
-            else:
-                commitment = AllUnitsCommitted()
-        self.commitment: CommitmentSource = commitment
-        fs = cfg.commitment.fast_start_fuels
-        #: Units the real-time dispatch may start when the plan left them off, ``[gen]``.
-        self.fast_start = np.array([f in fs for f in self.grid.gen_fuels]) if fs else None
+        self.dispatch = make_dispatch(cfg, self.grid, self.interval_h)
+        self.commitment: CommitmentSource = make_commitment(cfg, self.grid) if commitment is None else commitment
+        #: Units the real-time dispatch may start when the plan left them off, ``[gen]`` or None.
+        self.fast_start = fast_start_units(cfg.commitment, self.grid)
         self.cpn = CPNState(cfg.cpn, cfg.workload)
         self.jobs = JobGenerator(cfg.workload)
         self.n_nodes = self.cpn.n_nodes
@@ -150,6 +177,12 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._case_load_mw = float(self.grid.base_load_mw.sum())
         self._capacity_f = np.maximum(self.cpn.capacity, 1).astype(float)
         r = cfg.reward
+        self.prices = ObjectivePrices(r.carbon_price_usd_per_t, r.deadline_penalty_usd)
+        #: A second dispatch model for the shadow day (its own warm-start basis).
+        self._shadow_dispatch = make_dispatch(cfg, self.grid, self.interval_h)
+        self._startup_usd = np.array([p.startup_cost_usd for p in default_uc_params(self.grid)])
+        self._idle_bus_mw = np.bincount(self.node_bus, weights=self.cpn.idle_mw, minlength=self.grid.n_bus)
+        self._reward_names = OBJECTIVE_TERMS if r.mode == "objective" else TSCO_TERMS
         self._w = {
             "revenue": r.w_rev / r.reward_scale_usd,
             "electricity_cost": -r.w_cost / r.reward_scale_usd,
@@ -198,12 +231,20 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._deferred: list[int] = []
         self._head = -1
         self._decisions = 0
-        self._terms = dict.fromkeys(REWARD_TERMS, 0.0)
+        self._terms = dict.fromkeys(self._reward_names, 0.0)
+        # The objective's ledger: the plan's start-ups are a constant of the day, booked now.
+        start = ObjectiveTerms(startup=startup_cost_usd(self.committed, self._startup_usd, np.ones(self.grid.n_gen, bool)))
+        self._objective = start
+        self._shadow = shadow_day(self._shadow_dispatch, self.grid, self.inputs, self.committed, self._idle_bus_mw,
+                                  initial_soc_mwh(self.cfg.grid), self.fast_start, self.cfg.commitment.fast_start_usd_per_mwh)
+        sh = self._shadow
+        self._baseline = start + grid_terms(float(sh.generation_usd.sum()), float(sh.lost_load_usd.sum()),
+                                            float(sh.emissions_kg.sum()), self.prices)
         self._intervals: list[dict[str, Any]] = []
         self._last: dict[str, Any] | None = None
         self._totals = dict.fromkeys(
             ("cost_usd", "emissions_kg", "curtail_mwh", "shed_mwh", "cpn_energy_mwh", "cpn_emissions_kg", "cpn_cost_usd",
-             "load_mwh", "res_used_mwh", "revenue_usd", "deadline_misses", "fast_start_mwh"), 0.0)
+             "load_mwh", "res_used_mwh", "revenue_usd", "deadline_misses", "fast_start_mwh", "settled_unfinished"), 0.0)
         self._lmp_node = np.zeros(self.n_nodes)
         self._mci_node = np.zeros(self.n_nodes)
         self._power_node = self.cpn.idle_mw.copy()
@@ -239,9 +280,12 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._decisions += 1
         self._intervals = []
         self._next_decision()
-        terms = {k: self._w[k] * v for k, v in self._terms.items()}
+        if self.cfg.reward.mode == "objective":
+            terms = {k: -v / self.cfg.reward.reward_scale_usd for k, v in self._terms.items()}
+        else:
+            terms = {k: self._w[k] * v for k, v in self._terms.items()}
         reward = float(sum(terms.values()))
-        self._terms = dict.fromkeys(REWARD_TERMS, 0.0)
+        self._terms = dict.fromkeys(self._reward_names, 0.0)
         info = self._info()
         info["reward_terms"] = terms
         if self._intervals:
@@ -280,6 +324,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             self._pending.clear()
             self._head = -1
             if self.t >= self.n_intervals:
+                self._settle()
                 self._done = True
                 return
             self._advance_interval()
@@ -303,13 +348,25 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         cpn_cost = float(energy_node @ lmp_node)
         cpn_emis = float(energy_node @ mci_node)
         r = cfg.reward
-        self._terms["revenue"] += comp.revenue_usd
-        self._terms["electricity_cost"] += cpn_cost
-        self._terms["carbon"] += cpn_emis / 1000.0 * r.carbon_price_usd_per_t
-        self._terms["deadline_penalty"] += comp.deadline_misses * r.deadline_penalty_usd
+        gen_usd, lost_usd = dispatch_cost_usd(res, self.grid, dt)
+        booked = grid_terms(gen_usd, lost_usd, res.emissions_kg_per_h * dt, self.prices) + compute_terms(
+            comp.revenue_usd, comp.deadline_misses, self.prices)
+        self._objective = self._objective + booked
+        if r.mode == "objective":
+            # The objective's increment against the shadow day's same interval (CPN idle).
+            sh = self._shadow
+            net = booked - grid_terms(float(sh.generation_usd[t]), float(sh.lost_load_usd[t]), float(sh.emissions_kg[t]),
+                                      self.prices)
+            for k, v in net.signed().items():
+                self._terms[k] += v
+        else:
+            self._terms["revenue"] += comp.revenue_usd
+            self._terms["electricity_cost"] += cpn_cost
+            self._terms["carbon"] += cpn_emis / 1000.0 * r.carbon_price_usd_per_t
+            self._terms["deadline_penalty"] += comp.deadline_misses * r.deadline_penalty_usd
 
         tot = self._totals
-        tot["cost_usd"] += (res.cost_usd_per_h + res.shed_cost_usd_per_h) * dt
+        tot["cost_usd"] += gen_usd + lost_usd
         tot["emissions_kg"] += res.emissions_kg_per_h * dt
         tot["curtail_mwh"] += float(res.curtail_mw.sum()) * dt
         tot["shed_mwh"] += float(res.shed_mw.sum()) * dt
@@ -346,6 +403,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             "emissions": res.emissions_kg_per_h * dt,
             "cpn_cost_usd": cpn_cost,
             "cpn_emissions_kg": cpn_emis,
+            "objective_usd": booked.total_usd,
         }
         self._intervals.append(record)
         self._last = record
@@ -368,6 +426,21 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._pending.extend(new[cpn.t_status[new] == READY].tolist())
         self._deferred = []
         self._refresh_static_obs()
+
+    def _settle(self) -> None:
+        """The episode's end: every job not finished on time is charged its miss now (the
+        settlement rule of ``carbon_cpn.optim.objective``)."""
+        n = self.cpn.settle_unfinished()
+        if n == 0:
+            return
+        settled = compute_terms(0.0, n, self.prices)
+        self._objective = self._objective + settled
+        self._totals["deadline_misses"] += n
+        self._totals["settled_unfinished"] += n
+        if self.cfg.reward.mode == "objective":
+            self._terms["qos_penalty"] += settled.qos_penalty
+        else:
+            self._terms["deadline_penalty"] += settled.qos_penalty
 
     # ------------------------------------------------------------------ observation
     def _refresh_static_obs(self) -> None:
@@ -450,13 +523,22 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         n_final = int(final.sum())
         high_final = final & cpn.j_high[:m]
         high_missed = high_final & (st == 2)
+        obj = self._objective
         return {
-            "total_cost_usd": tot["cost_usd"],
+            "objective_usd": obj.total_usd,
+            "generation_cost_usd": obj.generation,
+            "startup_cost_usd": obj.startup,
+            "lost_load_cost_usd": obj.lost_load,
+            "carbon_cost_usd": obj.carbon,
+            "compute_value_usd": obj.compute_value,
+            "qos_penalty_usd": obj.qos_penalty,
+            "baseline_objective_usd": self._baseline.total_usd,
+            "total_cost_usd": obj.generation + obj.startup + obj.lost_load,
             "emissions_tco2": tot["emissions_kg"] / 1000.0,
             "curtailment_mwh": tot["curtail_mwh"],
             "load_shed_mwh": tot["shed_mwh"],
             "fast_start_mwh": tot["fast_start_mwh"],
-            "job_success_rate": float(np.sum(st == 1) / n_final) if n_final else 1.0,
+            "job_success_rate": float(np.sum(st == 1) / m) if m else 1.0,
             "mean_tardiness_s": float(cpn.j_tardiness[:m][final].mean() * 3600.0) if n_final else 0.0,
             "qos_violation_rate": float(high_missed.sum() / high_final.sum()) if high_final.any() else 0.0,
             "cpn_energy_mwh": tot["cpn_energy_mwh"],
@@ -469,6 +551,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             "jobs_completed": float(counts["completed"]),
             "jobs_failed": float(counts["failed"]),
             "jobs_pending": float(counts["pending"]),
+            "jobs_settled_unfinished": tot["settled_unfinished"],
         }
 
     # ------------------------------------------------------------------ accessors for baselines
@@ -476,6 +559,12 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
     def head_task(self) -> int:
         """Index of the sub-task awaiting a decision, or -1."""
         return self._head
+
+    @property
+    def shadow_day(self) -> ShadowDay:
+        """The episode's grid dispatched with the CPN idle and no jobs, solved at reset: the
+        reference of the default reward and a schedule-free price and carbon profile."""
+        return self._shadow
 
     def scheduler_view(self) -> SchedulerView:
         """The structured state a heuristic scheduler may use (see ``carbon_cpn.envs.views``)."""

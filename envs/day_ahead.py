@@ -20,18 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
-from carbon_cpn.envs.cpn import CPNState
-from carbon_cpn.envs.grid_system import build_grid
+from carbon_cpn.envs.cpn import node_power_mw
+from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid
 from carbon_cpn.envs.profiles import load_profiles
 from carbon_cpn.optim.commitment import (
     CommitmentPlan,
     DayScenarios,
+    ReserveRule,
     UCSystem,
     day_ahead_prices,
     default_uc_params,
     draw_day_scenarios,
     solve_suc,
 )
+from carbon_cpn.optim.forecast import day_ahead_forecast
 from carbon_cpn.optim.grid import GridModel
 
 
@@ -60,14 +62,19 @@ class _Raw(str):
 
 
 def plan_hash(cfg: ScenarioConfig) -> str:
-    """Hash of everything a day-ahead plan depends on (the key of shipped and cached plans)."""
+    """Hash of everything a day-ahead plan depends on (the key of shipped and cached plans):
+    the grid, the CPN's nodes (their buses and power envelope), the commitment settings but
+    the real-time ones, the resolved carbon price and the profile data. The workload, the
+    reward weights and the episode settings do not enter the day-ahead problem, so they are
+    not part of the key."""
     prof = load_profiles()
     data = hashlib.sha256(b"".join(prof.columns[k].tobytes() for k in sorted(prof.columns))).hexdigest()
     # The real-time recourse (fast-start units) does not enter the day-ahead problem: the key
     # spells the commitment settings as their dataclass repr without those fields.
     c = cfg.commitment
-    shown = ", ".join(f"{f.name}={getattr(c, f.name)!r}" for f in dataclasses.fields(c) if f.name not in REAL_TIME_ONLY)
-    key = repr((cfg.grid, cfg.cpn, cfg.workload, _Raw(f"CommitmentConfig({shown})"), cfg.reward.carbon_price_usd_per_t, data))
+    shown = ", ".join(f"{f.name}={getattr(c, f.name)!r}" for f in dataclasses.fields(c)
+                      if f.name not in REAL_TIME_ONLY and f.name != "carbon_price_usd_per_t")
+    key = repr((cfg.grid, cfg.cpn, _Raw(f"CommitmentConfig({shown})"), cfg.grid_carbon_price_usd_per_t, data))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -83,25 +90,62 @@ def solve_day(cfg: ScenarioConfig, grid: GridModel, day: int, log: Callable[[str
     return plan, lmp, mci
 
 
+def cpn_envelope_mw(cfg: ScenarioConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The CPN's power envelope by node [MW]: every server idle, and every one busy."""
+    idle, per_server = node_power_mw(cfg.cpn)
+    capacity = np.array([[n.cpu_units, n.gpu_units] for n in cfg.cpn.nodes], dtype=float)
+    return idle, idle + (per_server * capacity).sum(axis=1)
+
+
 def uc_inputs(cfg: ScenarioConfig, grid: GridModel, day: int, n: int, seed: int) -> tuple[UCSystem, DayScenarios]:
-    """The day-ahead problem of ``day``: the grid, unit parameters by fuel, and N scenarios
-    (analog days within +-15 days, or +-n/2 days when more scenarios are asked for)."""
+    """The day-ahead problem of ``day``: the grid, unit parameters by fuel, the reserve rule and
+    N scenarios. ``commitment.scenarios = "forecast"`` (default): a day-ahead forecast of the
+    day with measured forecast errors around it (``carbon_cpn.optim.forecast``); ``"analog"``:
+    analog days within +-15 days (or +-n/2 days when more scenarios are asked for).
+
+    The CPN enters as its load envelope: its expected load (idle plus half its dynamic range)
+    in every scenario, and its peak in the load the reserve rule covers."""
     prof = load_profiles()
+    c = cfg.commitment
     units = (*cfg.grid.solar, *cfg.grid.wind)
+    kinds = tuple(["solar"] * len(cfg.grid.solar) + ["wind"] * len(cfg.grid.wind))
     res_pu = np.column_stack([prof.columns[u.profile] for u in units]) if units else np.zeros((8760, 0))
     cap = np.array([u.capacity_mw for u in units])
-    # The CPN's expected load: idle plus half its dynamic range, at its nodes' buses.
-    cpn = CPNState(cfg.cpn, cfg.workload)
-    expected = 0.5 * (cpn.idle_mw + cpn.peak_mw)
-    extra = np.zeros(grid.n_bus)
-    np.add.at(extra, [grid.bus_position(nd.bus) for nd in cfg.cpn.nodes], expected)
-    price = cfg.commitment.carbon_price_usd_per_t
-    system = UCSystem(grid, default_uc_params(grid), period_h=1.0,
-                      carbon_price_usd_per_t=cfg.reward.carbon_price_usd_per_t if price < 0 else price,
+    idle, peak = cpn_envelope_mw(cfg)
+    at_bus = np.zeros((len(cfg.cpn.nodes), grid.n_bus))
+    at_bus[np.arange(len(cfg.cpn.nodes)), [grid.bus_position(nd.bus) for nd in cfg.cpn.nodes]] = 1.0
+    expected = 0.5 * (idle + peak) @ at_bus  # [bus]
+    system = UCSystem(grid, default_uc_params(grid), period_h=1.0, carbon_price_usd_per_t=cfg.grid_carbon_price_usd_per_t,
                       soc0_mwh=np.array([b.soc_init_frac * b.energy_mwh for b in cfg.grid.batteries]),
-                      n_segments=cfg.grid.n_segments)
-    sc = draw_day_scenarios(res_pu, prof.columns["load"], cap, grid.base_load_mw, day, n, seed,
-                            window_days=max(15, (n + 1) // 2), extra_load_mw=np.broadcast_to(extra, (system.n_periods, grid.n_bus)))
+                      n_segments=cfg.grid.n_segments, reserve=ReserveRule(c.reserve_rule, c.reserve_share))
+    extra = np.broadcast_to(expected, (system.n_periods, grid.n_bus))
+    if c.scenarios == "analog":
+        sc = draw_day_scenarios(res_pu, prof.columns["load"], cap, grid.base_load_mw, day, n, seed,
+                                window_days=max(15, (n + 1) // 2), extra_load_mw=extra)
+        env_load = sc.prob @ sc.load_mw.sum(axis=2) + float(peak.sum() - expected.sum())
+        env_res = sc.prob @ sc.res_avail_mw.sum(axis=2)
+    else:
+        fc = day_ahead_forecast(res_pu, kinds, prof.columns["load"], cap, grid.base_load_mw, day, n, seed,
+                                extra_load_mw=extra)
+        sc = fc.scenarios
+        env_load = fc.base_load_mw.sum(axis=1) + float(peak.sum())
+        env_res = fc.res_avail_mw.sum(axis=1)
+    sc = dataclasses.replace(sc, envelope_load_mw=env_load, envelope_res_mw=env_res)
+    if c.envelope_weight > 0:
+        # The envelope's upper edge as one more scenario: the forecast day with every node at
+        # its peak power, so that the plan's network dispatch sees where a node's full load
+        # cannot be delivered (a unit near it must then be on).
+        if c.scenarios == "analog":
+            res_top = np.tensordot(sc.prob, sc.res_avail_mw, axes=1)
+            base_top = np.tensordot(sc.prob, sc.load_mw, axes=1) - extra
+        else:
+            res_top, base_top = fc.res_avail_mw, fc.base_load_mw
+        top = base_top + peak @ at_bus
+        w = float(c.envelope_weight)
+        sc = dataclasses.replace(
+            sc, res_avail_mw=np.concatenate([sc.res_avail_mw, res_top[None]]),
+            load_mw=np.concatenate([sc.load_mw, top[None]]), prob=np.append((1.0 - w) * sc.prob, w),
+            source_days=np.append(sc.source_days, day))
     return system, sc
 
 
@@ -192,6 +236,12 @@ class PlanCommitment:
         """Expected day-ahead LMP and MCI, ``[period, bus]``, the plan implies (for DC-Frame)."""
         d = self._day(day)
         return d["lmp"], d["mci"]
+
+
+def make_commitment(cfg: ScenarioConfig, grid: GridModel) -> CommitmentSource:
+    """The scenario's commitment source: the day-ahead plan (``commitment.mode = "day_ahead"``)
+    or every unit on."""
+    return PlanCommitment(cfg, grid) if cfg.commitment.mode == "day_ahead" else AllUnitsCommitted()
 
 
 def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float, workers: int, seed: int,

@@ -12,9 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from carbon_cpn.envs.config import CommitmentConfig, GridConfig, ScenarioError
+from carbon_cpn.envs.config import CommitmentConfig, GridConfig, ScenarioConfig, ScenarioError
 from carbon_cpn.envs.profiles import Profiles, load_profiles
-from carbon_cpn.optim.dispatch import EconomicDispatch
+from carbon_cpn.optim.dispatch import DispatchResult, EconomicDispatch
 from carbon_cpn.optim.grid import GridModel, RenewableUnit
 
 
@@ -46,6 +46,16 @@ def build_grid(cfg: GridConfig, commitment: CommitmentConfig | None = None) -> G
         net.line["max_loading_percent"] = net.line["max_loading_percent"] * cfg.rating_scale
     if "max_loading_percent" in net.trafo:
         net.trafo["max_loading_percent"] = net.trafo["max_loading_percent"] * cfg.rating_scale
+    for lr in cfg.line_ratings:
+        ends = {lr.from_bus, lr.to_bus}
+        hit = [i for i, (f, t) in zip(net.line.index, zip(net.line.from_bus, net.line.to_bus)) if {int(f), int(t)} == ends]
+        if not hit:
+            raise ScenarioError(f"grid.line_ratings: from_bus={lr.from_bus}, to_bus={lr.to_bus}: expected the bus "
+                                f"labels of a line of {cfg.case}")
+        for i in hit:
+            kv = float(net.bus.vn_kv.loc[net.line.from_bus.loc[i]])
+            loading = float(net.line.max_loading_percent.loc[i]) if "max_loading_percent" in net.line else 100.0
+            net.line.loc[i, "max_i_ka"] = lr.rating_mw / (np.sqrt(3.0) * kv * loading / 100.0)
     profiles = load_profiles()
     res = []
     for kind, units in (("solar", cfg.solar), ("wind", cfg.wind)):
@@ -91,64 +101,56 @@ def initial_soc_mwh(cfg: GridConfig) -> np.ndarray:
     return np.array([b.soc_init_frac * b.energy_mwh for b in cfg.batteries])
 
 
-def make_dispatch(cfg: GridConfig, grid: GridModel, interval_h: float) -> EconomicDispatch:
-    return EconomicDispatch(grid, cfg.cost_model, n_segments=cfg.n_segments, interval_h=interval_h)  # type: ignore[arg-type]
+def make_dispatch(cfg: ScenarioConfig, grid: GridModel, interval_h: float) -> EconomicDispatch:
+    """The scenario's real-time dispatch: its cost model, and the carbon price in the offers."""
+    return EconomicDispatch(grid, cfg.grid.cost_model, n_segments=cfg.grid.n_segments, interval_h=interval_h,  # type: ignore[arg-type]
+                            carbon_price_usd_per_t=cfg.grid_carbon_price_usd_per_t)
+
+
+def fast_start_units(cfg: CommitmentConfig, grid: GridModel) -> np.ndarray | None:
+    """Units the real-time dispatch may start when the plan left them off, ``[gen]`` bool
+    (``commitment.fast_start_fuels``), or None when there are none."""
+    fs = np.array([f in cfg.fast_start_fuels for f in grid.gen_fuels], dtype=bool)
+    return fs if fs.any() else None
 
 
 @dataclass(frozen=True)
-class DayDispatch:
-    """A grid-only dispatch of consecutive intervals (no CPN load), interval by interval."""
+class ShadowDay:
+    """The episode's grid dispatched interval by interval with the CPN at idle and no jobs
+    (the reference the default reward is booked against), per interval ``[t]``."""
 
-    interval_h: float
-    hour_of_day: np.ndarray  # [t]
-    load_mw: np.ndarray  # [t] total base load
-    thermal_mw: np.ndarray  # [t]
-    solar_mw: np.ndarray  # [t] used
-    wind_mw: np.ndarray  # [t] used
-    curtail_mw: np.ndarray  # [t]
-    bess_charge_mw: np.ndarray  # [t]
-    bess_discharge_mw: np.ndarray  # [t]
-    shed_mw: np.ndarray  # [t]
+    generation_usd: np.ndarray  # fuel + no-load + fast-start adder
+    lost_load_usd: np.ndarray  # VOLL x shed + penalty x over-generation
+    emissions_kg: np.ndarray
     lmp_usd_per_mwh: np.ndarray  # [t, bus]
     mci_kg_per_mwh: np.ndarray  # [t, bus]
-    soc_mwh: np.ndarray  # [t, bess] at interval end
-    cost_usd: np.ndarray  # [t] fuel cost of the interval
-    emissions_kg: np.ndarray  # [t]
 
 
-def dispatch_days(cfg: GridConfig, start_day: int, n_days: int = 1, interval_h: float = 0.25) -> DayDispatch:
-    """Dispatch ``n_days`` of the scenario's grid with its batteries carried across intervals."""
-    grid = build_grid(cfg)
-    ed = make_dispatch(cfg, grid, interval_h)
-    n = int(round(24 * n_days / interval_h))
-    day = grid_inputs(cfg, grid, start_day, n, interval_h)
-    soc = initial_soc_mwh(cfg)
-    is_solar = np.array([True] * len(cfg.solar) + [False] * len(cfg.wind))
-    rows = []
+def dispatch_cost_usd(res: DispatchResult, grid: GridModel, interval_h: float) -> tuple[float, float]:
+    """An interval's generation cost and lost-load cost [$] (``carbon_cpn.optim.objective``)."""
+    lost = res.shed_cost_usd_per_h + grid.overgen_penalty_usd_per_mwh * float(res.overgen_mw.sum())
+    return res.cost_usd_per_h * interval_h, lost * interval_h
+
+
+def shadow_day(ed: EconomicDispatch, grid: GridModel, day: GridDay, committed: np.ndarray, idle_bus_mw: np.ndarray,
+               soc0_mwh: np.ndarray, fast_start: np.ndarray | None, fast_start_usd_per_mwh: float) -> ShadowDay:
+    """Dispatch every interval of ``day`` within ``committed`` ``[t, gen]`` with only
+    ``idle_bus_mw`` ``[bus]`` added to the base load, batteries carried over."""
+    n = day.base_load_mw.shape[0]
+    gen, lost, emis = np.zeros(n), np.zeros(n), np.zeros(n)
+    lmp, mci = np.zeros((n, grid.n_bus)), np.zeros((n, grid.n_bus))
+    soc = soc0_mwh.copy()
+    ed.reset_warm_start()
     for t in range(n):
-        r = ed.solve(day.base_load_mw[t], day.res_avail_mw[t], soc)
+        r = ed.solve(day.base_load_mw[t] + idle_bus_mw, day.res_avail_mw[t], soc, committed[t], fast_start=fast_start,
+                     fast_start_usd_per_mwh=fast_start_usd_per_mwh)
         if not r.ok:
-            raise RuntimeError(f"interval {t}: dispatch failed with status {r.status}")
+            raise RuntimeError(f"shadow interval {t}: the dispatch returned status {r.status}")
         soc = np.clip(r.bess_soc_end_mwh, 0.0, None)
-        rows.append(r)
-    stack = np.array
-    return DayDispatch(
-        interval_h=interval_h,
-        hour_of_day=day.hour_of_day,
-        load_mw=day.base_load_mw.sum(axis=1),
-        thermal_mw=stack([r.gen_mw.sum() for r in rows]),
-        solar_mw=stack([r.res_used_mw[is_solar].sum() for r in rows]),
-        wind_mw=stack([r.res_used_mw[~is_solar].sum() for r in rows]),
-        curtail_mw=stack([r.curtail_mw.sum() for r in rows]),
-        bess_charge_mw=stack([r.bess_charge_mw.sum() for r in rows]),
-        bess_discharge_mw=stack([r.bess_discharge_mw.sum() for r in rows]),
-        shed_mw=stack([r.shed_mw.sum() for r in rows]),
-        lmp_usd_per_mwh=stack([r.lmp_usd_per_mwh for r in rows]),
-        mci_kg_per_mwh=stack([r.mci_kg_per_mwh for r in rows]),
-        soc_mwh=stack([r.bess_soc_end_mwh for r in rows]),
-        cost_usd=stack([r.cost_usd_per_h for r in rows]) * interval_h,
-        emissions_kg=stack([r.emissions_kg_per_h for r in rows]) * interval_h,
-    )
+        gen[t], lost[t] = dispatch_cost_usd(r, grid, ed.interval_h)
+        emis[t] = r.emissions_kg_per_h * ed.interval_h
+        lmp[t], mci[t] = r.lmp_usd_per_mwh, r.mci_kg_per_mwh
+    return ShadowDay(generation_usd=gen, lost_load_usd=lost, emissions_kg=emis, lmp_usd_per_mwh=lmp, mci_kg_per_mwh=mci)
 
 
 class CommitmentSource(Protocol):

@@ -75,6 +75,36 @@ def default_uc_params(grid: GridModel) -> tuple[UnitCommitmentParams, ...]:
     return tuple(out)
 
 
+#: Spinning-reserve rules of the day-ahead plan (:class:`ReserveRule`).
+RESERVE_MODES = ("none", "share_of_load", "largest_unit")
+
+
+@dataclass(frozen=True)
+class ReserveRule:
+    """The spinning reserve the plan commits on top of the forecast (a first-stage constraint).
+
+    Per period ``t``, with ``L_t`` the day's load envelope (forecast base load plus the CPN at
+    its peak power) and ``N_t = L_t - forecast renewables`` (``DayScenarios.envelope_*``):
+
+    * ``"share_of_load"``: committed capacity ``sum_g Pmax_g u_gt >= N_t + share x L_t``;
+    * ``"largest_unit"``: that, and after losing any one online unit ``i`` the rest still
+      covers ``N_t`` (``sum_{g != i} Pmax_g u_gt >= N_t``, the N-1 rule);
+    * ``"none"``: no requirement (the scenarios alone decide).
+
+    A requirement above what every unit together can give is capped at that, so the plan
+    always exists; the scenarios then price the shortfall at VOLL.
+    """
+
+    mode: str = "none"
+    share: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.mode not in RESERVE_MODES:
+            raise CommitmentError(f"reserve mode={self.mode!r}: expected one of {RESERVE_MODES}")
+        if not (isinstance(self.share, (int, float)) and math.isfinite(self.share) and 0 <= self.share <= 1):
+            raise CommitmentError(f"reserve share={self.share!r}: expected a share of load in [0, 1]")
+
+
 @dataclass(frozen=True)
 class UCSystem:
     """What the day-ahead problem knows about the system."""
@@ -88,6 +118,8 @@ class UCSystem:
     soc0_mwh: np.ndarray | None = None
     #: Piecewise-linear segments per unit, as in the real-time dispatch.
     n_segments: int = 4
+    #: Spinning reserve (needs the scenarios' load envelope).
+    reserve: ReserveRule = ReserveRule()
 
     def __post_init__(self) -> None:
         if len(self.params) != self.grid.n_gen:
@@ -115,6 +147,10 @@ class DayScenarios:
     load_mw: np.ndarray  # [w, t, bus]
     prob: np.ndarray  # [w], sums to 1
     source_days: np.ndarray  # [w] day of the profile year each scenario was drawn from
+    #: The day-ahead load envelope [MW], ``[t]``: forecast base load plus the CPN at its peak
+    #: power, and the forecast renewable availability (what the reserve rule covers).
+    envelope_load_mw: np.ndarray | None = None
+    envelope_res_mw: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -201,8 +237,9 @@ class CommitmentPlan:
 
 
 # --------------------------------------------------------------------------- first stage
-def _first_stage(m: object, system: UCSystem) -> None:
-    """Commitment logic and first-stage cost on pyomo model ``m`` (tsco eq. 11)."""
+def _first_stage(m: object, system: UCSystem, sc: DayScenarios | None = None) -> None:
+    """Commitment logic, the reserve rule and the first-stage cost on pyomo model ``m``
+    (tsco eq. 11)."""
     import pyomo.environ as pyo
 
     g, T, dt = system.grid, system.n_periods, system.period_h
@@ -235,10 +272,41 @@ def _first_stage(m: object, system: UCSystem) -> None:
         need = (ups[i] if prm[i].initial_on else downs[i]) - int(prm[i].initial_hours_in_state / dt)
         for t in range(max(0, min(need, T))):
             m.u[i, t].fix(u0[i])
+    _add_reserve(m, system, sc)
     m.first_stage_cost = pyo.Expression(
         expr=sum(prm[i].startup_cost_usd * m.v[i, t] + prm[i].shutdown_cost_usd * m.w[i, t]
                  + g.gen_c0_usd_per_h[i] * dt * m.u[i, t] for i in G for t in P)
     )
+
+
+def reserve_requirement_mw(system: UCSystem, sc: DayScenarios) -> tuple[np.ndarray, np.ndarray]:
+    """Committed capacity the reserve rule asks for ``[t]``, and the N-1 requirement ``[t]``
+    (zeros where the rule has none), both capped at what the units can give."""
+    T = system.n_periods
+    rule = system.reserve
+    if rule.mode == "none" or sc.envelope_load_mw is None or sc.envelope_res_mw is None:
+        return np.zeros(T), np.zeros(T)
+    pmax = system.grid.gen_pmax_mw
+    load = np.asarray(sc.envelope_load_mw, dtype=float)
+    net = load - np.asarray(sc.envelope_res_mw, dtype=float)
+    share = np.minimum(np.maximum(net + rule.share * load, 0.0), pmax.sum())
+    n1 = np.minimum(np.maximum(net, 0.0), pmax.sum() - pmax.max()) if rule.mode == "largest_unit" else np.zeros(T)
+    return share, n1
+
+
+def _add_reserve(m: object, system: UCSystem, sc: DayScenarios | None) -> None:
+    import pyomo.environ as pyo
+
+    if sc is None:
+        return
+    share, n1 = reserve_requirement_mw(system, sc)
+    g = system.grid
+    G, P = range(g.n_gen), range(system.n_periods)
+    pmax = [float(x) for x in g.gen_pmax_mw]
+    m.reserve = pyo.Constraint(P, rule=lambda m, t: sum(pmax[i] * m.u[i, t] for i in G) >= float(share[t])
+                               if share[t] > 0 else pyo.Constraint.Skip)
+    m.reserve_n1 = pyo.Constraint(G, P, rule=lambda m, j, t: sum(pmax[i] * m.u[i, t] for i in G if i != j)
+                                  >= float(n1[t]) if n1[t] > 0 else pyo.Constraint.Skip)
 
 
 def _first_stage_cost(system: UCSystem, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> float:
@@ -338,7 +406,7 @@ def _solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int,
     t_start = time.perf_counter()
     G, T, W = system.grid.n_gen, system.n_periods, sc.n
     m = pyo.ConcreteModel()
-    _first_stage(m, system)
+    _first_stage(m, system, sc)
     m.theta = pyo.Var(range(W), within=pyo.NonNegativeReals)  # all recourse costs are >= 0
     m.obj = pyo.Objective(expr=m.first_stage_cost + sum(float(sc.prob[k]) * m.theta[k] for k in range(W)))
     _add_shortfall_bounds(m, system, sc)
@@ -614,7 +682,7 @@ def _solve_extensive(system: UCSystem, sc: DayScenarios, gap: float, time_limit_
     t_start = time.perf_counter()
     G, T, W = system.grid.n_gen, system.n_periods, sc.n
     m = pyo.ConcreteModel()
-    _first_stage(m, system)
+    _first_stage(m, system, sc)
     lps = _make_lps(system, sc, range(W))
     m.x = pyo.Block(range(W))
     recourse = [_add_scenario_block(m, m.x[k], system, lps[k]) for k in range(W)]
@@ -660,7 +728,8 @@ def day_ahead_prices(system: UCSystem, plan: CommitmentPlan, scenarios: DayScena
     period by the real-time economic dispatch within the plan's commitment, batteries carried
     over, averaged with the scenario probabilities. The DC-Frame baseline schedules on these."""
     g, T = system.grid, system.n_periods
-    ed = EconomicDispatch(g, cost_model, n_segments=system.n_segments, interval_h=system.period_h)  # type: ignore[arg-type]
+    ed = EconomicDispatch(g, cost_model, n_segments=system.n_segments, interval_h=system.period_h,  # type: ignore[arg-type]
+                          carbon_price_usd_per_t=system.carbon_price_usd_per_t)
     lmp = np.zeros((T, g.n_bus))
     mci = np.zeros((T, g.n_bus))
     for k in range(scenarios.n):

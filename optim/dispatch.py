@@ -7,7 +7,7 @@ from the previous optimal basis, which takes a fraction of a millisecond on case
 
 Model (per interval of ``interval_h`` hours)::
 
-    min  sum_g C_g(p_g) + VOLL sum_i shed_i + pen sum_i over_i
+    min  sum_g [C_g(p_g) + c_CO2 e_g p_g] + VOLL sum_i shed_i + pen sum_i over_i
          + sum_b value_b (ch_b * (-eta_c,b) + dis_b / eta_d,b)
     s.t. sum_{g at i} p_g + sum_{r at i} res_r + sum_{b at i} (dis_b - ch_b) + shed_i - over_i
              - sum_j Bbus[i, j] theta_j = load_i + Pbusinj_i                    (tsco eq. 5)
@@ -20,7 +20,10 @@ Model (per interval of ``interval_h`` hours)::
 ``C_g`` is piecewise linear (``"pwl"``, the default: the quadratic curve sampled at
 ``n_segments`` equal steps between Pmin and Pmax), linear (``"linear"``: c1 only) or quadratic
 (``"quadratic"``: c1 P + c2 P^2 as a HiGHS QP, used to validate against pandapower). The no-load
-cost c0 of committed units is a constant added to the reported cost.
+cost c0 of committed units is a constant added to the reported cost. ``carbon_price_usd_per_t``
+(``c_CO2``, default 0) adds the carbon price of each unit's emissions ``e_g`` to its offer, as a
+carbon tax on generation does: the dispatch then minimizes fuel plus carbon cost, the LMP
+includes the marginal unit's carbon cost, and ``cost_usd_per_h`` still reports fuel only.
 
 Signals
 -------
@@ -109,7 +112,7 @@ class DispatchResult:
     shed_cost_usd_per_h: float
     #: CO2 emissions of the thermal units [kg/h].
     emissions_kg_per_h: float
-    #: The LP/QP objective [$/h] (fuel, shedding, over-generation and storage-value terms).
+    #: The LP/QP objective [$/h] (fuel, carbon, shedding, over-generation and storage-value terms).
     objective_usd_per_h: float
     #: Uncommitted fast-start units the dispatch started for this interval, ``[gen]`` bool
     #: (see ``fast_start`` of :meth:`EconomicDispatch.solve`).
@@ -133,6 +136,7 @@ class EconomicDispatch:
         *,
         n_segments: int = 4,
         interval_h: float = 0.25,
+        carbon_price_usd_per_t: float = 0.0,
     ) -> None:
         if cost_model not in _COST_MODELS:
             raise DispatchInputError(f"cost_model={cost_model!r}: expected one of {_COST_MODELS}")
@@ -140,6 +144,10 @@ class EconomicDispatch:
             raise DispatchInputError(f"n_segments={n_segments!r}: expected an integer >= 1")
         if not (isinstance(interval_h, (int, float)) and math.isfinite(interval_h) and interval_h > 0):
             raise DispatchInputError(f"interval_h={interval_h!r}: expected a number of hours > 0")
+        if not (isinstance(carbon_price_usd_per_t, (int, float)) and math.isfinite(carbon_price_usd_per_t)
+                and carbon_price_usd_per_t >= 0):
+            raise DispatchInputError(f"carbon_price_usd_per_t={carbon_price_usd_per_t!r}: expected a price >= 0 $/t")
+        self.carbon_price_usd_per_t = float(carbon_price_usd_per_t)
         self.grid = grid
         self.cost_model: CostModel = cost_model
         self.n_segments = n_segments if cost_model == "pwl" else 1
@@ -214,6 +222,11 @@ class EconomicDispatch:
         cost[self._c_dis : self._c_shed] = value / np.maximum(eta_d, 1e-12)
         cost[self._c_shed : self._c_over] = g.voll_usd_per_mwh
         cost[self._c_over :] = g.overgen_penalty_usd_per_mwh
+        # Fuel cost of the generator columns (reported as cost_usd_per_h); the LP's cost adds the
+        # carbon price to every unit's offer (a carbon tax on generation).
+        self._fuel_cost_base = cost[self._c_gen : self._c_res].copy()
+        self._fuel_cost = self._fuel_cost_base.copy()
+        cost[gcols] += self.carbon_price_usd_per_t * emis[gcols] / 1000.0
         self._cost = cost
         self._gen_cost_base = cost[self._c_gen : self._c_res].copy()
         self._cost_key: tuple[bytes, float] | None = None  # which fast-start adder is in the model
@@ -366,9 +379,12 @@ class EconomicDispatch:
         key = None if quick is None or adder == 0.0 else (quick.tobytes(), adder)
         if key != self._cost_key:
             gc = self._gen_cost_base.copy()
+            fc = self._fuel_cost_base.copy()
             if key is not None:
                 gc += adder * np.repeat(quick, self._blocks_per_gen)
+                fc += adder * np.repeat(quick, self._blocks_per_gen)
             self._cost[self._c_gen : self._c_res] = gc
+            self._fuel_cost = fc
             self._h.changeColsCost(gc.size, np.arange(self._c_gen, self._c_res, dtype=np.int32), gc)
             self._cost_key = key
 
@@ -442,13 +458,15 @@ class EconomicDispatch:
             over = self._node_to_bus(over_node, load)
         else:
             shed, over = np.zeros(g.n_bus), np.zeros(g.n_bus)
-        gen_cost_model = float(self._cost[self._c_gen : self._c_res] @ x[self._c_gen : self._c_res])
+        gen_cost_model = float(self._fuel_cost @ x[self._c_gen : self._c_res])
         if self.cost_model == "quadratic":
             gen_cost_model += float(g.gen_c2_usd_per_mw2h @ gen**2)
         # A started fast-start unit's no-load cost is in its adder, not in c0.
         started = np.zeros(g.n_gen, dtype=bool) if quick is None else quick & (gen > 1e-6)
         gen_cost_model += float(g.gen_c0_usd_per_h @ on)
-        objective = gen_cost_model + float(self._cost[self._c_res :] @ x[self._c_res :])
+        xg = x[self._c_gen : self._c_res]
+        objective = (gen_cost_model + float((self._cost[self._c_gen : self._c_res] - self._fuel_cost) @ xg)
+                     + float(self._cost[self._c_res :] @ x[self._c_res :]))
         soc_end = soc + (self._eta_c * ch - dis / np.maximum(self._eta_d, 1e-12)) * self.interval_h if g.n_bess else soc
         return DispatchResult(
             status="optimal",

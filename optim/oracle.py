@@ -1,20 +1,25 @@
-"""Perfect-foresight scheduling oracle: a time-indexed MILP over the whole episode (issue #6).
+"""Perfect-foresight scheduling oracle: a time-indexed MILP over the whole episode (issues #6, #13).
 
 The oracle knows every job arrival, the base load and the renewable availability of the
-episode and places each sub-task on (data center, resource, start interval) to minimize
+episode and places each sub-task on (data center, resource, start interval) to minimize the
+episode objective of :mod:`carbon_cpn.optim.objective`, the number the leaderboard ranks by::
 
-    system generation cost + carbon price x emissions + deadline penalty x missed jobs,
+    generation (fuel + no-load + fast-start adder) + start-up (the plan's, a constant)
+    + VOLL x shed + penalty x over-generation + carbon price x emissions
+    - value of the jobs finished on time + deadline penalty x jobs not finished on time
 
-the objective the leaderboard computes for every policy from ``episode_metrics``
-(``total_cost_usd + carbon_price x emissions_tco2 + deadline_penalty_usd x deadline_misses``).
+Every job is settled: one that does not finish by its deadline and by the end of the episode
+pays the penalty (the env settles unfinished jobs the same way), so the oracle may choose not
+to run a job when running it costs more than it is worth.
 
 It is a **relaxation** of the co-simulation, so the solver's best (dual) bound is a valid
 lower bound on that objective for any policy on the same episode:
 
 * the grid of every interval is the env's DC-OPF (tsco eqs. 5-6): the same piecewise-linear
-  cost blocks, commitment, line limits, renewable availability and value of lost load; the
-  over-generation slack is free (the env does not book it, and it lets the env's own dispatch
-  stay feasible when the oracle drops load);
+  cost blocks, commitment, fast-start units (Pmin waived, the adder on their offers), line
+  limits, renewable availability, value of lost load and over-generation penalty; the env's
+  dispatch minimizes fuel plus carbon cost with a fixed value of stored energy, one feasible
+  choice of this LP's;
 * batteries optimize freely over the episode with their SOC dynamics (tsco eq. 2) - the
   env's myopic rule (a fixed value of stored energy) is one feasible choice of theirs, and
   its end-of-day SOC is not valued by the env either;
@@ -24,30 +29,27 @@ lower bound on that objective for any policy on the same episode:
   end (the env frees servers and releases successors at interval ends) - capacity rows;
 * DAG precedence: a successor starts no earlier than the boundary after its predecessor
   ends; roots start no earlier than the boundary after their job's arrival;
-* a job with a deadline inside the episode is either on time (all sub-tasks end by the
-  interval boundary at which the env checks the deadline; the env books no penalty for a job
-  that finishes late inside that interval either) or *missed* at the penalty, in which case
-  the relaxation runs none of it (the env may run it late; that only costs energy). Jobs
-  whose deadline falls after the episode's end can never be penalized and are left out.
+* a job is either on time (every sub-task ends by its deadline and by the episode's end, as
+  the env books revenue) and earns its value, or *missed* at the penalty, in which case the
+  relaxation runs none of it (the env may run it late; that only costs energy).
 
 What the relaxation ignores: the env's ``max_decisions_per_interval``, the order in which the
 env presents sub-tasks, and late execution of missed jobs - each only removes constraints.
 
 Size (formulation "time-indexed, expected-time precedence"): one binary per candidate
 (sub-task, node, resource, start) with the start in the sub-task's window [earliest start from
-the DAG and arrival, latest start that still meets the deadline on that placement], one binary
-per job; rows: per interval ``nodes + rated lines + batteries`` grid rows plus
-``nodes x 2`` capacity rows, one assignment row per sub-task, one precedence row per DAG edge.
-On the default scenario (CarbonCPN-v0, one day of 15-min intervals, ~570 jobs of which
-~360 have their deadline inside the day; seed 1000) this is 81,922 columns (13,152 grid,
-68,409 candidate binaries, 361 job binaries), 9,206 rows and 1.08 x 10^6 nonzeros, built in
-0.5 s. HiGHS's MILP on the full model finds no incumbent in 150 s on one core, so the solve
-goes: (1) the LP relaxation by dual simplex (~5 s; its value is the reported bound, valid
-because the LP relaxes a relaxation); (2) for models with at most ``full_milp_max_binaries``
-binaries (default 20,000; CarbonCPN-Tiny-v0 has ~4,400 and is solved to optimality in ~9 s)
-the full MILP; otherwise (3) the MILP restricted to the LP solution's support (~2 s; a
-feasible plan of the full MILP, typically within ~5 % of the LP bound); (4) without an
-incumbent, the LP solution rounded. ``time_limit_s`` (default 120 s) covers all steps,
+the DAG and arrival, latest start that still ends by the deadline and the episode's end on
+that placement], one binary per job; rows: per interval ``nodes + rated lines + batteries``
+grid rows plus ``nodes x 2`` capacity rows, one assignment row per sub-task, one precedence
+row per DAG edge. On the default scenario (CarbonCPN-v0, one day of 15-min intervals, seed
+1000: 565 jobs, 204 of them with a deadline after the day) this is 170,131 columns (13,152 grid,
+156,451 candidate binaries, 528 job binaries), 10,039 rows and 2.8 x 10^6 nonzeros, built in
+1.5 s. The solve goes: (1) the LP relaxation by dual simplex (its value is the reported bound,
+valid because the LP relaxes a relaxation); (2) for models with at most
+``full_milp_max_binaries`` binaries (default 20,000; CarbonCPN-Tiny-v0 has ~5,700 and is
+solved to optimality in ~10 s) the full MILP; otherwise (3) the MILP restricted to the LP
+solution's support (a feasible plan of the full MILP); (4) without an incumbent, the LP
+solution rounded. ``time_limit_s`` (default 120 s) covers all steps,
 ``mip_rel_gap`` (default 1 %) the MILPs; ``max_candidates`` (default 250,000) refuses larger
 models with a clear error. The replay policy repairs whatever the plan leaves infeasible.
 
@@ -70,6 +72,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbon_cpn.optim.highs_factory import new_highs
+from carbon_cpn.optim.objective import ObjectivePrices, energy_price_usd_per_mwh
 
 __all__ = ["OracleError", "OracleProblem", "OracleResult", "Placement", "solve_oracle"]
 
@@ -128,6 +131,12 @@ class OracleProblem:
     # --- prices
     carbon_price_usd_per_t: float
     deadline_penalty_usd: float
+    # --- the rest of the objective (carbon_cpn.optim.objective)
+    job_value_usd: np.ndarray | None = None  # [job] revenue of the job when it finishes on time
+    fast_start: np.ndarray | None = None  # [gen] units the real-time dispatch may start when uncommitted
+    fast_start_usd_per_mwh: float = 0.0  # adder on a started fast-start unit's blocks
+    overgen_penalty_usd_per_mwh: float = 0.0
+    startup_usd: float = 0.0  # the day-ahead plan's start-up cost (a constant of the episode)
 
     def __post_init__(self) -> None:
         n_t = self.n_intervals
@@ -147,9 +156,18 @@ class OracleProblem:
         for name, (arr, shape) in shapes.items():
             if np.shape(arr) != shape:
                 raise OracleError(f"{name}: shape {np.shape(arr)}; expected {shape}")
+        n_job = self.job_deadline_h.size
+        if self.job_value_usd is not None and (np.shape(self.job_value_usd) != (n_job,)
+                                               or not np.all(np.isfinite(self.job_value_usd))
+                                               or np.any(np.asarray(self.job_value_usd) < 0)):
+            raise OracleError(f"job_value_usd: shape {np.shape(self.job_value_usd)}; expected ({n_job},) finite "
+                              "values >= 0")
+        if self.fast_start is not None and np.shape(self.fast_start) != self.gen_node.shape:
+            raise OracleError(f"fast_start: shape {np.shape(self.fast_start)}; expected {self.gen_node.shape}")
         if self.task_job.size and np.any(self.task_run_h <= 0):
             raise OracleError("task_run_h: expected run times > 0 h")
-        for name in ("carbon_price_usd_per_t", "deadline_penalty_usd"):
+        for name in ("carbon_price_usd_per_t", "deadline_penalty_usd", "fast_start_usd_per_mwh",
+                     "overgen_penalty_usd_per_mwh", "startup_usd"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise OracleError(f"{name}={v!r}: expected a finite number >= 0")
@@ -203,9 +221,9 @@ class _Candidates:
 def _candidates(p: OracleProblem) -> _Candidates:
     dt, n_t = p.interval_h, p.n_intervals
     n_task, n_job = p.task_job.size, p.job_deadline_h.size
-    # Boundary index at which the env checks each deadline, and whether it is inside the episode.
-    check = np.ceil(p.job_deadline_h / dt - _EPS_H / dt).astype(np.int64)
-    checked = check <= n_t
+    # Every job is settled by the episode's end (carbon_cpn.optim.objective): on time means
+    # finished by its deadline and by the end of the episode.
+    checked = np.ones(n_job, dtype=bool)
     run_min = p.task_run_h.reshape(n_task, -1).min(axis=1) if n_task else np.zeros(0)
     steps_min = np.ceil(run_min / dt - 1e-9).astype(np.int64)
     preds: list[list[int]] = [[] for _ in range(n_task)]
@@ -219,7 +237,7 @@ def _candidates(p: OracleProblem) -> _Candidates:
         es[k] = p.job_release[p.task_job[k]]
         for a in preds[k]:
             es[k] = max(es[k], es[a] + steps_min[a])
-    le_h = np.where(checked, check, n_t)[p.task_job] * dt + _EPS_H  # latest end [h]
+    le_h = np.minimum(p.job_deadline_h, n_t * dt)[p.task_job] + _EPS_H  # latest end [h]
     ls = np.zeros(n_task, dtype=np.int64)
     for k in range(n_task - 1, -1, -1):
         for b in succs[k]:
@@ -392,12 +410,19 @@ def _build(p: OracleProblem, max_candidates: int) -> _Model:
     gc = base_c[:, None] + o_th + np.arange(nn)[None, :]
     lo[gc], hi[gc] = -inf, inf
     lo[base_c + o_th + p.ref_node] = hi[base_c + o_th + p.ref_node] = 0.0
-    on = np.repeat(p.committed.astype(float), kb, axis=1)  # [t, gen*blk]
+    committed = p.committed.astype(bool)
+    quick = np.zeros_like(committed) if p.fast_start is None else (~committed & np.asarray(p.fast_start, bool)[None, :])
+    on = np.repeat(committed.astype(float), kb, axis=1)  # [t, gen*blk]
+    avail = np.repeat((committed | quick).astype(float), kb, axis=1)
     gcols = base_c[:, None] + o_g + np.arange(ng * kb)[None, :]
+    # As the real-time dispatch: a committed unit between its Pmin and Pmax, an uncommitted
+    # fast-start unit from 0 (Pmin waived) at its offers plus the adder.
     lo[gcols] = p.block_lo_mw.ravel()[None, :] * on
-    hi[gcols] = p.block_hi_mw.ravel()[None, :] * on
+    hi[gcols] = p.block_hi_mw.ravel()[None, :] * avail
     blk_emis = np.repeat(p.gen_emission_kg_per_mwh, kb)
-    cost[gcols] = dt * (p.block_cost_usd_per_mwh.ravel() + p.carbon_price_usd_per_t * blk_emis / 1000.0)[None, :]
+    prices = ObjectivePrices(p.carbon_price_usd_per_t, p.deadline_penalty_usd)
+    per_mwh = energy_price_usd_per_mwh(p.block_cost_usd_per_mwh.ravel(), blk_emis, prices)
+    cost[gcols] = dt * (per_mwh[None, :] + p.fast_start_usd_per_mwh * np.repeat(quick.astype(float), kb, axis=1))
     if nr:
         hi[base_c[:, None] + o_res + np.arange(nr)[None, :]] = p.res_avail_mw
     if nb:
@@ -406,10 +431,15 @@ def _build(p: OracleProblem, max_candidates: int) -> _Model:
         sc = base_c[:, None] + o_soc + np.arange(nb)[None, :]
         lo[sc], hi[sc] = p.bess_soc_min_mwh[None, :], p.bess_soc_max_mwh[None, :]
     cost[base_c[:, None] + o_shed + np.arange(nn)[None, :]] = dt * p.voll_usd_per_mwh
+    cost[base_c[:, None] + o_over + np.arange(nn)[None, :]] = dt * p.overgen_penalty_usd_per_mwh
     hi[x0:] = 1.0
-    cost[z0:] = -p.deadline_penalty_usd
+    # A job on time earns its value and avoids its penalty; every job pays the penalty in the
+    # offset (the settlement rule), so z_j's coefficient is -(penalty + value).
+    value = np.zeros(p.job_deadline_h.size) if p.job_value_usd is None else np.asarray(p.job_value_usd, dtype=float)
+    cost[z0:] = -p.deadline_penalty_usd - value[cand.decided_jobs]
     n_checked = n_job + cand.forced_miss
-    offset = float(dt * (p.committed.astype(float) @ p.gen_c0_usd_per_h).sum()) + p.deadline_penalty_usd * n_checked
+    offset = (float(dt * (committed.astype(float) @ p.gen_c0_usd_per_h).sum()) + p.deadline_penalty_usd * n_checked
+              + p.startup_usd)
 
     rlo, rhi = np.zeros(nrow), np.zeros(nrow)
     bal = base_r[:, None] + np.arange(nn)[None, :]
@@ -437,7 +467,7 @@ def _build(p: OracleProblem, max_candidates: int) -> _Model:
     notes = {"grid_cols": n_grid, "candidate_cols": n_c, "job_cols": n_job, "grid_rows": r_cap0,
              "capacity_rows": r_asg0 - r_cap0, "assignment_rows": int(kept_tasks.size),
              "precedence_rows": int(kept_edges.size), "forced_misses": cand.forced_miss,
-             "jobs_after_horizon": int(np.sum(np.ceil(p.job_deadline_h / dt - _EPS_H / dt) > n_t))}
+             "jobs_after_horizon": int(np.sum(p.job_deadline_h > n_t * dt + _EPS_H))}
     return _Model(lp=lp, n_grid_cols=n_grid, x0=x0, z0=z0, cand=cand, offset=offset, notes=notes)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from carbon_cpn.envs.config import ScenarioConfig, ScenarioError, available_scenarios, load_scenario
@@ -66,3 +67,31 @@ def test_fast_start_settings_validate() -> None:
         load_scenario("ieee30_5dc", commitment__fast_start_fuels=["gas_xx"])
     with pytest.raises(ScenarioError, match=r"commitment.fast_start_usd_per_mwh=-5.0"):
         load_scenario("ieee30_5dc", commitment__fast_start_usd_per_mwh=-5.0)
+
+
+def test_line_ratings_reinforce_a_named_line_or_name_the_error() -> None:
+    from carbon_cpn.envs.grid_system import build_grid
+
+    cfg = load_scenario("ieee30_5dc")
+    assert [(lr.from_bus, lr.to_bus, lr.rating_mw) for lr in cfg.grid.line_ratings] == [(5, 7, 65.0)]
+    grid = build_grid(cfg.grid, cfg.commitment)
+    plain = build_grid(load_scenario("ieee30_5dc", grid__line_ratings=[]).grid)
+    changed = np.flatnonzero(~np.isclose(grid.branch_rating_mw, plain.branch_rating_mw))
+    assert changed.size == 1 and grid.branch_rating_mw[changed[0]] == pytest.approx(65.0)
+    assert plain.branch_rating_mw[changed[0]] == pytest.approx(32.0, rel=1e-3)
+    bad = load_scenario("ieee30_5dc", grid__line_ratings=[{"from_bus": 0, "to_bus": 29, "rating_mw": 50.0}])
+    with pytest.raises(ScenarioError, match="from_bus=0, to_bus=29: expected the bus labels of a line of case30"):
+        build_grid(bad.grid)
+    with pytest.raises(ScenarioError, match=r"rating_mw=-5"):
+        load_scenario("ieee30_5dc", grid__line_ratings=[{"from_bus": 5, "to_bus": 7, "rating_mw": -5.0}])
+
+
+def test_reserve_and_scenario_settings_validate() -> None:
+    with pytest.raises(ScenarioError, match="commitment.reserve_rule='n-2'"):
+        load_scenario("ieee30_5dc", commitment__reserve_rule="n-2")
+    with pytest.raises(ScenarioError, match="commitment.scenarios='random'"):
+        load_scenario("ieee30_5dc", commitment__scenarios="random")
+    with pytest.raises(ScenarioError, match="commitment.envelope_weight=1.0"):
+        load_scenario("ieee30_5dc", commitment__envelope_weight=1.0)
+    with pytest.raises(ScenarioError, match="reward.mode='eq13'"):
+        load_scenario("ieee30_5dc", reward__mode="eq13")

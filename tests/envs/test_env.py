@@ -11,7 +11,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import carbon_cpn
 from carbon_cpn.envs.config import ScenarioError
 from carbon_cpn.envs.cpn import COMPLETED, FAILED, RUNNING
-from carbon_cpn.envs.cpn_env import REWARD_TERMS, CarbonCPNEnv
+from carbon_cpn.envs.cpn_env import OBJECTIVE_TERMS, TSCO_TERMS, CarbonCPNEnv
 from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
 
 
@@ -59,11 +59,12 @@ def test_same_seed_same_trajectory(env_id: str) -> None:
     assert any(not np.array_equal(x[0], y[0]) for x, y in zip(ra, rc))
 
 
-def test_full_episode_invariants() -> None:
-    env = gym.make("CarbonCPN-Tiny-v0")
+@pytest.mark.parametrize("mode", ["objective", "tsco"])
+def test_full_episode_invariants(mode: str) -> None:
+    env = gym.make("CarbonCPN-Tiny-v0", reward__mode=mode)
     u = env.unwrapped
     total_reward = 0.0
-    terms_sum = dict.fromkeys(REWARD_TERMS, 0.0)
+    terms_sum = dict.fromkeys(OBJECTIVE_TERMS if mode == "objective" else TSCO_TERMS, 0.0)
     n_intervals = 0
     for obs, reward, term, trunc, info in masked_random_rollout(env, seed=5):
         assert env.observation_space.contains(obs)
@@ -98,14 +99,33 @@ def test_full_episode_invariants() -> None:
     tasks_of = u.cpn.t_job[: u.cpn.n_tasks]
     for j in pending_jobs:
         assert np.any(u.cpn.t_status[: u.cpn.n_tasks][tasks_of == j] <= RUNNING)
-    # The reward terms add up to the booked quantities.
+    # Every job is settled: none is left without a success or a booked miss.
+    assert m["jobs_completed"] + m["deadline_misses"] == m["jobs_arrived"]
+    assert m["job_success_rate"] == pytest.approx(m["jobs_completed"] / m["jobs_arrived"])
+    # The objective's terms are the booked quantities.
     w = u.cfg.reward
     scale = w.reward_scale_usd
-    assert terms_sum["revenue"] == pytest.approx(w.w_rev * m["revenue_usd"] / scale)
-    assert terms_sum["electricity_cost"] == pytest.approx(-w.w_cost * m["cpn_cost_usd"] / scale)
-    assert terms_sum["carbon"] == pytest.approx(-w.w_carb * m["cpn_emissions_tco2"] * w.carbon_price_usd_per_t / scale)
-    assert terms_sum["deadline_penalty"] == pytest.approx(-w.w_pen * m["deadline_misses"] * w.deadline_penalty_usd / scale)
+    assert m["compute_value_usd"] == pytest.approx(m["revenue_usd"])
+    assert m["qos_penalty_usd"] == pytest.approx(w.deadline_penalty_usd * m["deadline_misses"])
+    assert m["carbon_cost_usd"] == pytest.approx(w.carbon_price_usd_per_t * m["emissions_tco2"])
+    assert m["total_cost_usd"] == pytest.approx(m["generation_cost_usd"] + m["startup_cost_usd"] + m["lost_load_cost_usd"])
+    assert m["objective_usd"] == pytest.approx(m["total_cost_usd"] + m["carbon_cost_usd"] - m["compute_value_usd"]
+                                               + m["qos_penalty_usd"])
+    # The reward terms add up to the booked quantities.
     assert total_reward == pytest.approx(sum(terms_sum.values()))
+    if mode == "objective":
+        # The return is minus the objective over the scale, up to the shadow day's objective
+        # (a constant of the day) and the masked-action penalties (not part of the objective).
+        expected = -(m["objective_usd"] - m["baseline_objective_usd"]) / scale + terms_sum["invalid_action"]
+        assert total_reward == pytest.approx(expected, rel=1e-9, abs=1e-9)
+        assert terms_sum["compute_value"] == pytest.approx(m["compute_value_usd"] / scale)
+        assert terms_sum["qos_penalty"] == pytest.approx(-m["qos_penalty_usd"] / scale)
+        assert terms_sum["startup"] == 0.0
+    else:
+        assert terms_sum["revenue"] == pytest.approx(w.w_rev * m["revenue_usd"] / scale)
+        assert terms_sum["electricity_cost"] == pytest.approx(-w.w_cost * m["cpn_cost_usd"] / scale)
+        assert terms_sum["carbon"] == pytest.approx(-w.w_carb * m["cpn_emissions_tco2"] * w.carbon_price_usd_per_t / scale)
+        assert terms_sum["deadline_penalty"] == pytest.approx(-w.w_pen * m["deadline_misses"] * w.deadline_penalty_usd / scale)
     for key in ("total_cost_usd", "emissions_tco2", "curtailment_mwh", "load_shed_mwh", "job_success_rate",
                 "mean_tardiness_s", "qos_violation_rate", "cpn_energy_mwh", "cpn_emissions_tco2"):
         assert np.isfinite(m[key])

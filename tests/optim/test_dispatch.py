@@ -301,3 +301,21 @@ def test_fast_start_bad_inputs() -> None:
     with pytest.raises(DispatchInputError, match="fast_start_usd_per_mwh=-1.0"):
         ed.solve(grid.base_load_mw, committed=np.array([True, False]), fast_start=np.array([False, True]),
                  fast_start_usd_per_mwh=-1.0)
+
+
+def test_carbon_price_in_the_offers_by_hand() -> None:
+    # Uncongested triangle: A offers 10 $/MWh at 900 kg/MWh, B 30 $/MWh at 400 kg/MWh. With a
+    # carbon price c their offers are 10 + 0.9 c and 30 + 0.4 c: equal at c = 40 $/t. At
+    # c = 50 B (50 $/MWh) undercuts A (55 $/MWh) and serves all 150 MW; the LMP is B's offer,
+    # carbon included, and the reported cost is fuel only.
+    grid = GridModel.from_pandapower(three_bus_net(rating_02_mw=500.0), emission_factors_kg_per_mwh=[900.0, 400.0])
+    r0 = EconomicDispatch(grid).solve(grid.base_load_mw)
+    np.testing.assert_allclose(r0.gen_mw, [150.0, 0.0], atol=1e-6)
+    r = EconomicDispatch(grid, carbon_price_usd_per_t=50.0).solve(grid.base_load_mw)
+    np.testing.assert_allclose(r.gen_mw, [0.0, 150.0], atol=1e-6)
+    np.testing.assert_allclose(r.lmp_usd_per_mwh, 30.0 + 0.4 * 50.0, atol=1e-6)
+    assert r.cost_usd_per_h == pytest.approx(150 * 30.0)
+    assert r.emissions_kg_per_h == pytest.approx(150 * 400.0)
+    assert r.objective_usd_per_h == pytest.approx(150 * 30.0 + 50.0 * 150 * 400.0 / 1000.0)
+    with pytest.raises(DispatchInputError, match="carbon_price_usd_per_t=-1"):
+        EconomicDispatch(grid, carbon_price_usd_per_t=-1.0)
