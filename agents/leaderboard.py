@@ -186,10 +186,16 @@ def aggregate_scores(scores: np.ndarray, seed: int = 0, reps: int = 2000) -> dic
     def agg(x: np.ndarray) -> np.ndarray:
         return np.array([rl_metrics.aggregate_iqm(x), rl_metrics.aggregate_mean(x)])
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # arch's RandomState deprecation
-        point, interval = rly.get_interval_estimates({"m": v}, agg, reps=reps,
-                                                     random_state=np.random.RandomState(seed))
+    # arch's bootstrap also draws from NumPy's global generator: seed it, then restore it.
+    saved = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # arch's RandomState deprecation
+            point, interval = rly.get_interval_estimates({"m": v}, agg, reps=reps,
+                                                         random_state=np.random.RandomState(seed))
+    finally:
+        np.random.set_state(saved)
     p, ci = point["m"], interval["m"]
     return {"iqm": float(p[0]), "iqm_ci_lo": float(ci[0, 0]), "iqm_ci_hi": float(ci[1, 0]),
             "mean": float(p[1]), "mean_ci_lo": float(ci[0, 1]), "mean_ci_hi": float(ci[1, 1])}
