@@ -2,7 +2,7 @@
 
 SB3's ``DQN.predict`` draws the epsilon coin from numpy's global generator. The algorithms of
 this package use :class:`OwnRNGEpsilonGreedy` instead: a ``numpy.random.Generator`` seeded from
-the run's seed in ``set_random_seed`` (no global RNG, DESIGN.md convention 2).
+the run's seed in ``set_random_seed`` (no global RNG: same seed, same run).
 """
 
 from __future__ import annotations

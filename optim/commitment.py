@@ -157,6 +157,21 @@ class DayScenarios:
         return int(self.prob.size)
 
 
+def check_year_profiles(res_profiles_pu: np.ndarray, load_profile_pu: np.ndarray, day: int
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Check the measured year's renewable ``[8760, res]`` and load ``[8760]`` profiles and a day
+    of it; returns them as float arrays."""
+    res = np.asarray(res_profiles_pu, dtype=float)
+    if res.ndim != 2 or res.shape[0] != 8760:
+        raise CommitmentError(f"res_profiles_pu: shape {res.shape}; expected (8760, n_res)")
+    load = np.asarray(load_profile_pu, dtype=float)
+    if load.shape != (8760,):
+        raise CommitmentError(f"load_profile_pu: shape {load.shape}; expected (8760,)")
+    if not (isinstance(day, (int, np.integer)) and 0 <= day <= 364):
+        raise CommitmentError(f"day={day!r}: expected a day in [0, 364]")
+    return res, load
+
+
 def draw_day_scenarios(
     res_profiles_pu: np.ndarray,
     load_profile_pu: np.ndarray,
@@ -178,15 +193,9 @@ def draw_day_scenarios(
     ``load_profile_pu`` ``[hour]`` over the 8760-hour year; ``extra_load_mw`` ``[t, bus]``
     (e.g. an expected CPN load) is added to every scenario. Reproducible from ``seed``.
     """
-    res_profiles_pu = np.asarray(res_profiles_pu, dtype=float)
-    if res_profiles_pu.ndim != 2 or res_profiles_pu.shape[0] != 8760:
-        raise CommitmentError(f"res_profiles_pu: shape {res_profiles_pu.shape}; expected (8760, n_res)")
-    if np.asarray(load_profile_pu).shape != (8760,):
-        raise CommitmentError(f"load_profile_pu: shape {np.asarray(load_profile_pu).shape}; expected (8760,)")
+    res_profiles_pu, load_profile_pu = check_year_profiles(res_profiles_pu, load_profile_pu, day)
     if not (isinstance(n, (int, np.integer)) and 1 <= n <= 2 * window_days + 1):
         raise CommitmentError(f"n={n!r}: expected 1 to {2 * window_days + 1} scenarios (distinct days in the window)")
-    if not (isinstance(day, (int, np.integer)) and 0 <= day <= 364):
-        raise CommitmentError(f"day={day!r}: expected a day in [0, 364]")
     rng = np.random.default_rng(seed)
     offsets = np.arange(-window_days, window_days + 1)
     weight = np.exp(-((offsets / window_days) ** 2))

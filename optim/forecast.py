@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_cpn.optim.commitment import CommitmentError, DayScenarios
+from carbon_cpn.optim.commitment import CommitmentError, DayScenarios, check_year_profiles
 
 #: Root-mean-square day-ahead forecast error at a 24-hour lead, by series kind: per unit of
 #: capacity for solar and wind, of peak for load. Representative published accuracies of
@@ -105,17 +105,10 @@ def day_ahead_forecast(
     column; ``load_profile_pu`` ``[hour]``; ``extra_load_mw`` ``[t, bus]`` (the CPN's expected
     load) is added to every scenario's load, not to the forecast base load.
     """
-    res_profiles_pu = np.asarray(res_profiles_pu, dtype=float)
-    if res_profiles_pu.ndim != 2 or res_profiles_pu.shape[0] != 8760:
-        raise CommitmentError(f"res_profiles_pu: shape {res_profiles_pu.shape}; expected (8760, n_res)")
+    res_profiles_pu, load_profile_pu = check_year_profiles(res_profiles_pu, load_profile_pu, day)
     if len(res_kinds) != res_profiles_pu.shape[1] or any(k not in ("solar", "wind") for k in res_kinds):
         raise CommitmentError(f"res_kinds={res_kinds!r}: expected 'solar' or 'wind' for each of the "
                               f"{res_profiles_pu.shape[1]} renewable columns")
-    load_profile_pu = np.asarray(load_profile_pu, dtype=float)
-    if load_profile_pu.shape != (8760,):
-        raise CommitmentError(f"load_profile_pu: shape {load_profile_pu.shape}; expected (8760,)")
-    if not (isinstance(day, (int, np.integer)) and 0 <= day <= 364):
-        raise CommitmentError(f"day={day!r}: expected a day in [0, 364]")
     if not (isinstance(n, (int, np.integer)) and 1 <= n <= 2 * window_days):
         raise CommitmentError(f"n={n!r}: expected 1 to {2 * window_days} scenarios")
     if not (isinstance(seed, (int, np.integer)) and seed >= 0):
