@@ -23,6 +23,11 @@
   with ``beta`` annealed linearly from ``beta0`` to 1 over training (the algorithm sets
   :attr:`beta` from its progress before each sample).
 
+**action masks** (issue #14): each row also stores the mask of its bootstrap state
+  ``s_{t+k}`` (``next_action_masks``), taken from the ``infos`` of the step that reached it
+  (:data:`~carbon_cpn.agents.masking.NEXT_MASK_KEY`; all-valid when absent), so the target's
+  argmax can skip actions that are invalid there.
+
 ``alpha = 0`` gives uniform replay with unit weights (the n-step buffer without priorities).
 Storage is flat: one row per emitted transition whichever env it came from, so ``buffer_size``
 counts transitions (not steps x envs).
@@ -40,7 +45,11 @@ from stable_baselines3.common.buffers import BaseBuffer, ReplayBuffer
 from stable_baselines3.common.preprocessing import get_obs_shape
 from stable_baselines3.common.vec_env import VecNormalize
 
+from carbon_cpn.agents.masking import stored_next_masks
 from carbon_cpn.agents.segment_tree import MinSegmentTree, SumSegmentTree
+
+#: One pending one-step transition of an env: obs, action, reward, next obs, next obs's mask.
+_Step = tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]
 
 
 class PrioritizedReplaySamples(NamedTuple):
@@ -54,6 +63,7 @@ class PrioritizedReplaySamples(NamedTuple):
     discounts: th.Tensor  # [batch, 1] gamma^k
     weights: th.Tensor  # [batch, 1] importance weights w_i (1 with alpha = 0)
     indices: np.ndarray  # [batch] rows, for update_priorities()
+    next_action_masks: th.Tensor | None = None  # [batch, n_actions] bool, mask of s_{t+k}
 
 
 class PrioritizedNStepReplayBuffer(ReplayBuffer):
@@ -97,6 +107,8 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
             raise ValueError(f"beta0={beta0!r}: expected an importance-sampling exponent in [0, 1]")
         if not (priority_eps > 0.0):
             raise ValueError(f"priority_eps={priority_eps!r}: expected > 0")
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"action_space={action_space!r}: expected a Discrete action space")
         if not isinstance(observation_space, spaces.Box):
             raise ValueError(f"observation_space={observation_space!r}: expected a Box (Dict observations are not supported)")
         # A ReplayBuffer for SB3's isinstance checks (load_replay_buffer), with its own storage:
@@ -118,12 +130,12 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         self.rewards = np.zeros(self.buffer_size, dtype=np.float32)  # [row] R^(k)
         self.dones = np.zeros(self.buffer_size, dtype=np.float32)  # [row] terminated
         self.discounts = np.zeros(self.buffer_size, dtype=np.float32)  # [row] gamma^k
+        self.n_actions = int(action_space.n)
+        self.next_action_masks = np.ones((self.buffer_size, self.n_actions), dtype=bool)  # [row, action] of s_{t+k}
         self.sum_tree = SumSegmentTree(self.buffer_size)  # leaves p_i^alpha
         self.min_tree = MinSegmentTree(self.buffer_size)
         self.max_priority = 1.0  # largest p_i seen (before the exponent)
-        self._queues: list[deque[tuple[np.ndarray, np.ndarray, float, np.ndarray]]] = [
-            deque() for _ in range(self.n_envs)
-        ]
+        self._queues: list[deque[_Step]] = [deque() for _ in range(self.n_envs)]
         self.rng = np.random.default_rng(seed)
 
     # ------------------------------------------------------------------ seeding / pickling
@@ -138,6 +150,12 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         state = self.__dict__.copy()
         state["_queues"] = [deque() for _ in range(self.n_envs)]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "next_action_masks" not in state:  # pickled before masks were stored: all valid
+            self.n_actions = int(self.action_space.n)  # type: ignore[attr-defined]
+            self.next_action_masks = np.ones((self.buffer_size, self.n_actions), dtype=bool)
 
     def reset(self) -> None:
         BaseBuffer.reset(self)
@@ -156,7 +174,7 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         """Add one step of every env: ``obs, next_obs [env, *obs]``, ``action, reward, done [env]``.
 
         ``next_obs`` is the true next observation (SB3 substitutes the terminal observation at
-        episode ends). Emits, per env, the n-step transition whose window is now full, or every
+        episode ends); ``infos[e][NEXT_MASK_KEY]`` its action mask (all valid when absent). Emits, per env, the n-step transition whose window is now full, or every
         pending transition of an env whose episode ended (terminated or truncated).
         """
         obs = np.asarray(obs).reshape((self.n_envs, *self.obs_shape))
@@ -164,9 +182,10 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         action = np.asarray(action).reshape((self.n_envs, self.action_dim))
         reward = np.asarray(reward, dtype=np.float64).reshape(self.n_envs)
         done = np.asarray(done, dtype=bool).reshape(self.n_envs)
+        next_masks = stored_next_masks(infos, self.n_envs, self.n_actions)
         for e in range(self.n_envs):
             q = self._queues[e]
-            q.append((obs[e].copy(), action[e].copy(), float(reward[e]), next_obs[e].copy()))
+            q.append((obs[e].copy(), action[e].copy(), float(reward[e]), next_obs[e].copy(), next_masks[e]))
             if done[e]:
                 truncated = bool(infos[e].get("TimeLimit.truncated", False))
                 terminated = not truncated
@@ -177,18 +196,19 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
                 self._emit(q, False)
                 q.popleft()
 
-    def _emit(self, q: deque[tuple[np.ndarray, np.ndarray, float, np.ndarray]], terminated: bool) -> None:
+    def _emit(self, q: deque[_Step], terminated: bool) -> None:
         """Store the transition starting at ``q[0]``: ``R = sum_i gamma^i r_i`` over the queue."""
         ret, disc = 0.0, 1.0
-        for _, _, r, _ in q:
+        for _, _, r, _, _ in q:
             ret += disc * r
             disc *= self.gamma
-        # disc == gamma^k now, k = len(q); the bootstrap state is the last next_obs.
+        # disc == gamma^k now, k = len(q); the bootstrap state is the last next_obs, with its mask.
         row = self.pos
         self.observations[row] = q[0][0]
         self.actions[row] = q[0][1]
         self.rewards[row] = ret
         self.next_observations[row] = q[-1][3]
+        self.next_action_masks[row] = q[-1][4]
         self.dones[row] = float(terminated)
         self.discounts[row] = disc
         p_alpha = self.max_priority**self.alpha
@@ -250,4 +270,5 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
             discounts=self.to_torch(col(self.discounts)),
             weights=self.to_torch(weights.astype(np.float32).reshape(-1, 1)),
             indices=batch_inds,
+            next_action_masks=self.to_torch(self.next_action_masks[batch_inds]),
         )

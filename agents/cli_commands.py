@@ -1,9 +1,14 @@
-"""``carbon-cpn train`` and ``carbon-cpn evaluate`` (issue #5); wired into ``carbon_cpn.cli``.
+"""``carbon-cpn train`` and ``carbon-cpn evaluate`` (issues #5, #14); wired into ``carbon_cpn.cli``.
 
-    carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow --env ID --timesteps N --seed S
-                     --n-envs K --hyperparams FILE --out DIR [--resume]
-                     [--lyapunov-v V --carbon-budget T] [--no-progress]
+    carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow|maskable_ppo --env ID --timesteps N
+                     --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
+                     [--lyapunov-v V --carbon-budget T] [--no-masking] [--no-progress]
     carbon-cpn evaluate --model PATH|random --env ID --episodes K --seed S [--json]
+
+``--no-masking`` trains a DQN-family agent without invalid-action masks (the ablation; the
+model then ignores masks in evaluation too). ``evaluate`` passes the env's masks to every model
+whose ``predict`` accepts ``action_masks`` and reports ``invalid_actions`` (per episode: mean
+and std, like every metric).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             hyperparams_file=args.hyperparams, out_dir=args.out, lyapunov_v=args.lyapunov_v,
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
+            use_masking=False if args.no_masking else None,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
@@ -61,7 +67,7 @@ def _add_lyapunov(p: argparse.ArgumentParser) -> None:
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``train`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
-    p = subparsers.add_parser("train", help="train a DQN-family agent (TensorBoard logs, checkpoints)")
+    p = subparsers.add_parser("train", help="train a DQN-family agent or MaskablePPO (TensorBoard logs, checkpoints)")
     p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="algorithm")
     p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
     p.add_argument("--timesteps", type=_positive_int, default=None, help="total env steps (default: the file's n_timesteps)")
@@ -70,6 +76,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--hyperparams", default=None, help="YAML keyed by env id (default: the shipped <algo>.yml)")
     p.add_argument("--out", default=None, help="output folder (default runs/<algo>-<env>-<seed>)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--no-masking", action="store_true",
+                   help="DQN family: ignore the env's action masks in acting and in the targets (ablation)")
     _add_lyapunov(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")

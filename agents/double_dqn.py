@@ -8,6 +8,8 @@ value the next action, which biases it upwards. Double DQN decouples the two:
     y  = r + (1 - d) gamma^k Q_target(s', a*)      (the target net evaluates)
 
 with ``gamma^k`` from an n-step buffer when one is used (SB3's ``discounts``), else ``gamma``.
+With action masks (issue #14) the online net selects among the actions valid in ``s'`` (the
+mask stored with the transition).
 Works with any Q-network policy, e.g. ``DuelingDQNPolicy`` (then it is the dueling double DQN of
 Wang et al. 2016). The loss, optimisation and logging are :class:`VanillaDQN`'s ``train()``.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import torch as th
 
 from carbon_cpn.agents.dqn import VanillaDQN
+from carbon_cpn.agents.masking import masked_argmax
 
 
 class DoubleDQN(VanillaDQN):
@@ -24,7 +27,7 @@ class DoubleDQN(VanillaDQN):
 
     algo_name = "double_dqn"
 
-    def _next_q_values(self, next_obs: th.Tensor) -> th.Tensor:
-        """``Q_target(s', argmax_a Q_online(s', a))`` ``[batch, 1]``."""
-        next_actions = self.q_net(next_obs).argmax(dim=1, keepdim=True)  # online net selects
+    def _next_q_values(self, next_obs: th.Tensor, next_masks: th.Tensor | None = None) -> th.Tensor:
+        """``Q_target(s', argmax_a Q_online(s', a))`` ``[batch, 1]``, argmax over the valid ``a``."""
+        next_actions = masked_argmax(self.q_net(next_obs), next_masks).reshape(-1, 1)  # online net selects
         return th.gather(self.q_net_target(next_obs), 1, next_actions)  # target net evaluates

@@ -3,8 +3,13 @@
 Episode ``i`` of an evaluation is reset with ``seed + i``, so two policies evaluated with the
 same seed face the same days and the same job arrivals (as long as their actions do not change
 the env's random draws). The result maps every episode metric of ``info["episode_metrics"]``
-(see ``carbon_cpn.envs.cpn_env``) plus ``episode_return`` and ``episode_length`` to its mean and
-(population) standard deviation over the episodes.
+(see ``carbon_cpn.envs.cpn_env``) plus ``episode_return``, ``episode_length`` and
+``invalid_actions`` to its mean and (population) standard deviation over the episodes.
+
+Action masks (issue #14): a model whose ``predict`` accepts ``action_masks`` (the DQN family of
+this package, sb3-contrib's ``MaskablePPO``) gets the env's ``action_masks()`` at every step.
+``invalid_actions`` counts, per episode, the actions taken that the env's mask marked invalid
+(0 for an env without masks); the summary reports its mean and std per episode.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
+from carbon_cpn.agents.masking import env_action_masks, predict_accepts_masks
 from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
 
 #: ``policy(obs, env) -> action``
@@ -37,20 +43,24 @@ def make_env(env_id: str, lyapunov_v: float | None = None, carbon_budget: float 
 
 
 def run_episodes(policy: PolicyFn, env: gym.Env, episodes: int, seed: int) -> list[dict[str, float]]:
-    """Per episode: its ``episode_metrics`` (when the env reports them), return and length."""
+    """Per episode: its ``episode_metrics`` (when the env reports them), return, length and the
+    number of actions taken that the env's ``action_masks()`` marked invalid."""
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes={episodes!r}: expected an integer >= 1")
     out = []
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
-        ret, length, done = 0.0, 0, False
+        ret, length, invalid, done = 0.0, 0, 0, False
         while not done:
-            obs, r, term, trunc, info = env.step(policy(obs, env))
+            mask = env_action_masks(env)
+            action = policy(obs, env)
+            invalid += int(mask is not None and not mask[int(action)])
+            obs, r, term, trunc, info = env.step(action)
             ret += float(r)
             length += 1
             done = term or trunc
         row = {k: float(v) for k, v in info.get("episode_metrics", {}).items()}
-        row.update(episode_return=ret, episode_length=float(length))
+        row.update(episode_return=ret, episode_length=float(length), invalid_actions=float(invalid))
         out.append(row)
     return out
 
@@ -62,9 +72,16 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
 
 
 def model_policy(model: Any, deterministic: bool = True) -> PolicyFn:
+    """``model.predict``, given the env's ``action_masks()`` when it accepts them."""
+    takes_masks = predict_accepts_masks(model)
+
     def act(obs: np.ndarray, env: gym.Env) -> int:
-        action, _ = model.predict(obs, deterministic=deterministic)
-        return int(action)
+        masks = env_action_masks(env) if takes_masks else None
+        if masks is None:
+            action, _ = model.predict(obs, deterministic=deterministic)
+        else:
+            action, _ = model.predict(obs, deterministic=deterministic, action_masks=masks)
+        return int(np.asarray(action).reshape(-1)[0])
 
     return act
 
@@ -74,9 +91,9 @@ def random_policy(seed: int) -> PolicyFn:
     rng = np.random.default_rng(seed)
 
     def act(obs: np.ndarray, env: gym.Env) -> int:
-        base = env.unwrapped
-        n = int(env.action_space.n)  # type: ignore[attr-defined]
-        mask = base.action_masks() if hasattr(base, "action_masks") else np.ones(n, dtype=bool)
+        mask = env_action_masks(env)
+        if mask is None:
+            mask = np.ones(int(env.action_space.n), dtype=bool)  # type: ignore[attr-defined]
         return int(rng.choice(np.flatnonzero(mask)))
 
     return act

@@ -4,7 +4,7 @@ A YAML file per algorithm maps an env id to its settings::
 
     CarbonCPN-v0:
       n_timesteps: 200000          # default --timesteps
-      policy: MlpPolicy            # MlpPolicy | DuelingDQNPolicy | RainbowPolicy
+      policy: MlpPolicy            # MlpPolicy | DuelingDQNPolicy | RainbowPolicy (maskable_ppo: MlpPolicy)
       n_envs: 1                    # default --n-envs
       learning_rate: 1.0e-4
       policy_kwargs: {net_arch: [256, 256]}   # or the zoo's string "dict(net_arch=[256, 256])"
@@ -12,7 +12,9 @@ A YAML file per algorithm maps an env id to its settings::
 
 Besides the constructor's arguments, ``eval_freq`` (timesteps between evaluations),
 ``eval_episodes`` and ``checkpoint_freq`` (timesteps between checkpoints) are read by
-:func:`carbon_cpn.agents.train.train`. Any other key is an error naming the allowed ones.
+:func:`carbon_cpn.agents.train.train`. Any other key is an error naming the allowed ones
+(the constructor's arguments are collected along the class hierarchy where an ``__init__``
+forwards ``**kwargs``, e.g. ``use_masking`` of the DQN family plus SB3 ``DQN``'s).
 The shipped files are ``carbon_cpn/agents/hyperparams/<algo>.yml``.
 """
 
@@ -75,9 +77,22 @@ def parse_policy_kwargs(value: Any) -> dict[str, Any]:
     return out
 
 
+def constructor_parameters(cls: type) -> set[str]:
+    """Named ``__init__`` parameters of ``cls``, following ``**kwargs`` up the hierarchy."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 def allowed_keys(algo: str) -> set[str]:
-    params = inspect.signature(algo_spec(algo).cls.__init__).parameters
-    return (set(params) - set(_RESERVED)) | set(TRAIN_KEYS)
+    return (constructor_parameters(algo_spec(algo).cls) - set(_RESERVED)) | set(TRAIN_KEYS)
 
 
 def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> dict[str, Any]:
@@ -101,7 +116,8 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
     if "policy_kwargs" in hp:
         hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
     for key in ("learning_rate", "gamma", "v_min", "v_max", "alpha", "beta0", "exploration_fraction",
-                "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm"):
+                "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm",
+                "gae_lambda", "clip_range", "ent_coef", "vf_coef"):
         if key in hp and isinstance(hp[key], str):  # YAML reads 1e-4 (no dot) as a string
             try:
                 hp[key] = float(hp[key])

@@ -16,6 +16,9 @@ Q-values ``[batch, n_actions]`` so SB3's DQN machinery works unchanged.
 
 :class:`DuelingDQNPolicy` plugs the dueling network into SB3's ``DQN`` or our ``DoubleDQN``;
 :class:`RainbowPolicy` is the policy of :class:`~carbon_cpn.agents.rainbow.Rainbow`.
+
+Action masks (issue #14) act on what :func:`greedy_q_values` returns, the final Q values
+(``forward``), never on the advantages or on the C51 atoms' logits.
 """
 
 from __future__ import annotations
@@ -210,11 +213,15 @@ class RainbowPolicy(DQNPolicy):
         reset_noise(self.q_net)
         reset_noise(self.q_net_target)
 
-    def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> th.Tensor:
+    def prepare_acting_noise(self, deterministic: bool) -> None:
+        """Before acting: noise off (deterministic) or on and freshly resampled (rollouts)."""
         if self.noisy:
             set_noise(self.q_net, not deterministic)
             if not deterministic:
                 reset_noise(self.q_net)  # a fresh exploration perturbation each step
+
+    def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> th.Tensor:
+        self.prepare_acting_noise(deterministic)
         return self.q_net._predict(obs, deterministic=deterministic)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -222,3 +229,11 @@ class RainbowPolicy(DQNPolicy):
         data.update(dueling=self.dueling, noisy=self.noisy, sigma0=self.sigma0, n_atoms=self.n_atoms,
                     v_min=self.v_min, v_max=self.v_max)
         return data
+
+
+def greedy_q_values(policy: DQNPolicy, obs: PyTorchObs, deterministic: bool) -> th.Tensor:
+    """The final Q values ``[batch, n_actions]`` whose argmax is ``policy``'s greedy action (for C51
+    the expectation, for dueling ``V + A - mean A``), with the noise set as ``policy`` acts."""
+    if isinstance(policy, RainbowPolicy):
+        policy.prepare_acting_noise(deterministic)
+    return policy.q_net(obs)

@@ -18,7 +18,12 @@ Loss. With C51, for a batch of ``(s, a, R^(k), s', d, gamma^k)``:
     m    = Proj(R^(k) + (1 - d) gamma^k z, p(s', a*; target))     (distributional.project_distribution)
     L_i  = -sum_j m_j log p_j(s, a; online)                         (cross-entropy, = KL + const)
 
-without C51 the Huber loss of ``Q(s, a) - (R^(k) + (1 - d) gamma^k Q_target(s', a*))``. With
+without C51 the Huber loss of ``Q(s, a) - (R^(k) + (1 - d) gamma^k Q_target(s', a*))``.
+
+Masks (issue #14; off with ``use_masking=False``): ``a*`` ranges over the actions valid in
+``s'`` (the mask the prioritized n-step buffer stored for the bootstrap state ``s' = s_{t+k}``),
+applied to the expected values ``sum_j z_j p_j`` (never to the atoms' logits or the dueling
+advantages); acting is masked as in ``carbon_cpn.agents.epsilon_greedy``. With
 prioritized replay the batch loss is ``mean_i w_i L_i`` and the new priorities are ``L_i`` (C51,
 as in the Rainbow paper) or ``|delta_i|``; ``beta = beta0 + (1 - beta0) x progress``.
 
@@ -50,6 +55,7 @@ from torch.nn import functional as F
 from carbon_cpn.agents.buffers import PrioritizedNStepReplayBuffer
 from carbon_cpn.agents.distributional import project_distribution
 from carbon_cpn.agents.epsilon_greedy import OwnRNGEpsilonGreedy
+from carbon_cpn.agents.masking import masked_argmax
 from carbon_cpn.agents.noisy import noisy_modules
 from carbon_cpn.agents.policies import RainbowPolicy
 
@@ -106,6 +112,8 @@ class Rainbow(OwnRNGEpsilonGreedy):
         the probe env is ``gym.make(spec.id, **spec.kwargs)`` of the training env, i.e. without
         wrappers such as ``LyapunovCarbonQueue``: pass v_min/v_max explicitly for wrapped envs.
     :param support_margin: widening of the estimated range, as a fraction of its span per side.
+    :param use_masking: honour the envs' ``action_masks()`` in acting and in the target (False:
+        the unmasked ablation).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": RainbowPolicy, "RainbowPolicy": RainbowPolicy}
@@ -144,6 +152,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
         priority_eps: float = 1e-6,
         support_episodes: int = 2,
         support_margin: float = 0.5,
+        use_masking: bool = True,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -176,6 +185,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
             exploration_final_eps=0.0 if noisy else exploration_final_eps,
             max_grad_norm=max_grad_norm, stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
             policy_kwargs=policy_kwargs, verbose=verbose, seed=seed, device=device, _init_setup_model=False,
+            use_masking=use_masking,
         )
         self.double, self.dueling, self.prioritized = bool(double), bool(dueling), bool(prioritized)
         self.n_step, self.distributional, self.noisy = int(n_step), bool(distributional), bool(noisy)
@@ -282,21 +292,34 @@ class Rainbow(OwnRNGEpsilonGreedy):
             sig = [m.weight_sigma.abs().mean().item() for m in noisy_modules(self.q_net)]
             self.logger.record("train/noise_sigma_mean", float(np.mean(sig)))
 
-    def _next_actions(self, next_obs: th.Tensor, q_target_next: th.Tensor) -> th.Tensor:
-        """``a* [batch, 1]``: chosen by the online net (double) or the target net."""
+    def _next_actions(self, next_obs: th.Tensor, q_target_next: th.Tensor, next_masks: th.Tensor | None) -> th.Tensor:
+        """``a* [batch, 1]``: chosen by the online net (double) or the target net among the
+        actions valid in ``s'`` (``next_masks``; None: all), on the expected Q values."""
         q_sel = self.q_net(next_obs) if self.double else q_target_next
-        return q_sel.argmax(dim=1, keepdim=True)
+        return masked_argmax(q_sel, next_masks).reshape(-1, 1)
+
+    def target_distribution(self, data: Any) -> th.Tensor:
+        """C51 target ``m = Proj(R + (1 - d) gamma^k z, p(s', a*; target))`` ``[batch, atom]``."""
+        support = self.q_net.support
+        rows = th.arange(data.actions.shape[0], device=self.device)
+        with th.no_grad():
+            next_p = self.q_net_target.log_probs(data.next_observations).exp()  # [batch, action, atom]
+            q_target_next = (next_p * support).sum(-1)  # expected values: the mask acts on these
+            a_star = self._next_actions(data.next_observations, q_target_next, self.next_action_masks(data)).reshape(-1)
+            return project_distribution(next_p[rows, a_star], data.rewards, data.dones, data.discounts, support)
+
+    def td_target(self, data: Any) -> th.Tensor:
+        """``y = R + (1 - d) gamma^k Q_target(s', a*)`` ``[batch, 1]`` (no C51)."""
+        with th.no_grad():
+            q_target_next = self.q_net_target(data.next_observations)
+            a_star = self._next_actions(data.next_observations, q_target_next, self.next_action_masks(data))
+            return data.rewards + (1 - data.dones) * data.discounts * th.gather(q_target_next, 1, a_star)
 
     def _c51_loss(self, data: Any) -> tuple[th.Tensor, th.Tensor]:
         """Per-sample cross-entropy ``[batch]`` and ``Q(s, a) [batch]``."""
         support = self.q_net.support
-        batch = data.actions.shape[0]
-        rows = th.arange(batch, device=self.device)
-        with th.no_grad():
-            next_p = self.q_net_target.log_probs(data.next_observations).exp()  # [batch, action, atom]
-            q_target_next = (next_p * support).sum(-1)
-            a_star = self._next_actions(data.next_observations, q_target_next).reshape(-1)
-            m = project_distribution(next_p[rows, a_star], data.rewards, data.dones, data.discounts, support)
+        m = self.target_distribution(data)
+        rows = th.arange(data.actions.shape[0], device=self.device)
         log_p = self.q_net.log_probs(data.observations)[rows, data.actions.long().reshape(-1)]  # [batch, atom]
         per_sample = -(m * log_p).sum(dim=-1)
         q_taken = (log_p.detach().exp() * support).sum(-1)
@@ -304,10 +327,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
 
     def _td_loss(self, data: Any) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """Per-sample Huber loss ``[batch]``, ``Q(s, a)`` and the TD error ``delta``."""
-        with th.no_grad():
-            q_target_next = self.q_net_target(data.next_observations)
-            a_star = self._next_actions(data.next_observations, q_target_next)
-            y = data.rewards + (1 - data.dones) * data.discounts * th.gather(q_target_next, 1, a_star)
+        y = self.td_target(data)
         q = th.gather(self.q_net(data.observations), 1, data.actions.long())
         per_sample = F.smooth_l1_loss(q, y, reduction="none").reshape(-1)
         return per_sample, q.detach().reshape(-1), (q - y).detach().reshape(-1)

@@ -1,11 +1,13 @@
-"""Train a DQN-family agent on a carbon-cpn env (issue #5): ``carbon-cpn train``.
+"""Train a DQN-family agent, or the MaskablePPO reference, on a carbon-cpn env (issues #5, #14):
+``carbon-cpn train``.
 
 Output folder ``out_dir``::
 
-    run.json              algo, env, seed, n_envs, Lyapunov settings, hyperparameters, timing
+    run.json              algo, env, seed, n_envs, Lyapunov settings, use_masking,
+                          hyperparameters, timing
     tb/<algo>_1/          TensorBoard: SB3's scalars, episode/<metric> (the env's episode
                           metrics), train/mean_q, train/per_beta (Rainbow), eval/<metric>
-    checkpoint/           model.zip + replay_buffer.pkl + state.json, every checkpoint_freq
+    checkpoint/           model.zip + replay_buffer.pkl (off-policy) + state.json, every checkpoint_freq
                           steps and on Ctrl-C / SIGTERM; ``resume=True`` continues from it
     evaluations.jsonl     one line per periodic evaluation
     best_model.zip        best mean evaluation return so far
@@ -16,6 +18,10 @@ sampling) gets ``seed``; training env ``i`` is reset first with ``seed + i``; th
 evaluation env uses ``seed + 10_000 + episode``. On resume every stream is reseeded with
 ``seed + num_timesteps`` (the interrupted streams cannot be restored exactly; the
 step count, networks, optimizer and replay buffer are).
+
+Masking (issue #14): every algorithm acts on the envs' ``action_masks()``; the DQN family also
+masks its targets. ``use_masking=False`` (``--no-masking``) trains the DQN family unmasked (the
+ablation); ``maskable_ppo`` is always masked.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from carbon_cpn.agents.callbacks import (
     save_checkpoint,
 )
 from carbon_cpn.agents.evaluate import make_env
-from carbon_cpn.agents.hyperparams import load_hyperparams
+from carbon_cpn.agents.hyperparams import allowed_keys, load_hyperparams
 from carbon_cpn.agents.registry import algo_spec, resolve_policy
 
 EVAL_SEED_OFFSET = 10_000
@@ -95,13 +101,15 @@ def train(
     eval_freq: int | None = None,
     eval_episodes: int | None = None,
     checkpoint_freq: int | None = None,
+    use_masking: bool | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``timesteps`` env steps in all (see the module docstring).
 
     ``timesteps``, ``n_envs``, ``eval_freq``, ``eval_episodes`` and ``checkpoint_freq`` default to
     the hyperparameter file's ``n_timesteps``, ``n_envs``, ... (``eval_freq`` 0 disables
     evaluation). ``torch_threads`` sets ``torch.set_num_threads`` (1 is fastest for these small
-    MLPs on a shared CPU; None leaves torch's default).
+    MLPs on a shared CPU; None leaves torch's default). ``use_masking`` None keeps the file's
+    ``use_masking`` (default True); False trains a DQN-family agent without masks.
     """
     spec = algo_spec(algo)
     hp = load_hyperparams(algo, env_id, hyperparams_file)
@@ -116,6 +124,16 @@ def train(
     checkpoint_freq = int(hp.pop("checkpoint_freq", 10_000) if checkpoint_freq is None else checkpoint_freq)
     hp.pop("checkpoint_freq", None)
     policy = resolve_policy(hp.pop("policy", spec.default_policy))
+    masking_is_arg = "use_masking" in allowed_keys(algo)
+    if use_masking is not None:
+        if not isinstance(use_masking, bool):
+            raise ValueError(f"use_masking={use_masking!r}: expected True, False or None (the file's setting)")
+        if not masking_is_arg and not use_masking:
+            raise ValueError(f"use_masking=False: algo={algo!r} always masks; expected True or None "
+                             "(unmasked training is an ablation of the DQN family)")
+        if masking_is_arg:
+            hp["use_masking"] = use_masking
+    effective_masking = bool(hp.get("use_masking", True))
     if timesteps < 1:
         raise ValueError(f"timesteps={timesteps!r}: expected >= 1")
     if n_envs < 1:
@@ -131,7 +149,7 @@ def train(
     tb_dir = out / "tb"
     run_cfg = {
         "algo": algo, "env_id": env_id, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
-        "lyapunov_v": lyapunov_v, "carbon_budget": carbon_budget,
+        "lyapunov_v": lyapunov_v, "carbon_budget": carbon_budget, "use_masking": effective_masking,
         "hyperparams": {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else repr(v)) for k, v in hp.items()},
     }
 
@@ -140,7 +158,7 @@ def train(
         if not (ckpt_dir / CHECKPOINT_MODEL).is_file():
             raise FileNotFoundError(f"resume=True: no checkpoint at {str(ckpt_dir / CHECKPOINT_MODEL)!r}; train without resume first")
         prev = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
-        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget"):
+        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget", "use_masking"):
             if key in prev and prev[key] != run_cfg[key]:
                 raise ValueError(f"resume=True: {key}={run_cfg[key]!r} differs from the checkpoint's {prev[key]!r}")
         state = json.loads((ckpt_dir / "state.json").read_text())
@@ -156,7 +174,7 @@ def train(
         model = spec.cls.load(ckpt_dir / CHECKPOINT_MODEL, env=vec_env, device="cpu", tensorboard_log=str(tb_dir))
         model.set_random_seed(start_seed)
         model.seed = seed
-        if (ckpt_dir / CHECKPOINT_BUFFER).is_file():
+        if (ckpt_dir / CHECKPOINT_BUFFER).is_file() and hasattr(model, "load_replay_buffer"):
             model.load_replay_buffer(ckpt_dir / CHECKPOINT_BUFFER)
     else:
         model = spec.cls(policy, vec_env, seed=seed, device="cpu", tensorboard_log=str(tb_dir), verbose=verbose, **hp)
