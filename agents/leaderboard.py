@@ -21,7 +21,10 @@ Protocol:
 Outputs under ``--out`` (default ``benchmarks/results``): ``leaderboard.md``, ``leaderboard.csv``,
 ``episodes.csv`` (one row per method and seed), ``sweep.csv``, ``fig3_methods.png``,
 ``fig4_carbon_price.png`` and ``metadata.json`` (versions, git SHA, scenario, settings).
-``--jobs N`` runs episodes in N processes (results do not depend on N).
+``--jobs N`` runs episodes in N processes (results do not depend on N). Every episode's record
+is appended to ``episodes.stream.jsonl`` as soon as it ends; a killed run started again with
+the same settings reads the episodes already there and runs only the rest (``--fresh`` starts
+over: do so after changing the code, since the stream's keys hold the settings, not the code).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import numpy as np
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
 from carbon_cpn.agents.baselines import BASELINES, make_policy
+from carbon_cpn.agents.masking import predict_accepts_masks
 
 SEED_BASE = 1000
 #: tsco Fig. 4's range of carbon prices [$/t].
@@ -137,7 +141,7 @@ def run_episode(env_id: str, method: str, seed: int, overrides: dict[str, Any] |
     invalid = decisions = 0
     done = False
     info: dict[str, Any] = {}
-    maskable = model is not None and "Maskable" in model.cls
+    maskable = model is not None and predict_accepts_masks(policy)
     while not done:
         mask = u.action_masks()
         if maskable:
@@ -159,7 +163,8 @@ def run_episode(env_id: str, method: str, seed: int, overrides: dict[str, Any] |
                      oracle_status=res.status, oracle_solve_s=res.solve_time_s, oracle_cols=res.n_cols,
                      oracle_rows=res.n_rows, oracle_nonzeros=res.n_nonzeros, oracle_binaries=res.n_binaries,
                      oracle_fallbacks=getattr(policy, "fallbacks", 0),
-                     oracle_unplanned=getattr(policy, "unplanned", 0))
+                     oracle_unplanned=getattr(policy, "unplanned", 0), oracle_early=getattr(policy, "early", 0),
+                     oracle_warm_start_tasks=getattr(policy, "warm_start_tasks", -1))
     env.close()
     return EpisodeRecord(method=method if model is None else model.name, seed=seed,
                          carbon_price_usd_per_t=float(r.carbon_price_usd_per_t), metrics=m,
@@ -424,6 +429,8 @@ class LeaderboardSettings:
     sweep_seeds: int
     methods: tuple[str, ...]
     jobs: int = 1
+    #: Ignore the episodes streamed by an earlier (killed) run instead of resuming it.
+    fresh: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.jobs, int) and self.jobs >= 1):
@@ -441,35 +448,97 @@ class LeaderboardSettings:
             raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
 
 
-def _episode_task(args: tuple[str, str, int, dict[str, Any] | None, float]) -> EpisodeRecord:
+Task = tuple[str, str, int, "dict[str, Any] | None", float]
+
+
+def _episode_task(args: Task) -> EpisodeRecord:
     env_id, method, seed, overrides, oracle_time_limit_s = args
     return run_episode(env_id, method, seed, overrides, oracle_time_limit_s=oracle_time_limit_s)
 
 
-def _run_tasks(tasks: list[tuple[str, str, int, dict[str, Any] | None, float]], jobs: int,
-               log: Callable[[str], None], label: Callable[[EpisodeRecord], str]) -> list[EpisodeRecord]:
-    """Run episode tasks (in ``jobs`` processes when > 1), in task order."""
-    out: list[EpisodeRecord] = []
-    if jobs <= 1:
-        for t in tasks:
-            out.append(_episode_task(t))
-            log(label(out[-1]))
-        return out
-    from concurrent.futures import ProcessPoolExecutor
+def task_key(task: Task) -> str:
+    """What an episode's result depends on besides the code: env, method, seed, overrides and
+    the oracle's time limit (the stream file's key)."""
+    env_id, method, seed, overrides, tl = task
+    return json.dumps([env_id, method, int(seed), sorted((overrides or {}).items()), float(tl)], default=str)
 
-    with ProcessPoolExecutor(jobs) as pool:
-        for rec in pool.map(_episode_task, tasks):
-            out.append(rec)
-            log(label(rec))
+
+def _record_json(key: str, rec: EpisodeRecord) -> str:
+    return json.dumps({"key": key, "method": rec.method, "seed": rec.seed,
+                       "carbon_price_usd_per_t": rec.carbon_price_usd_per_t, "metrics": rec.metrics,
+                       "objective_usd": rec.objective_usd, "invalid_actions": rec.invalid_actions,
+                       "decisions": rec.decisions, "wall_s": rec.wall_s, "extra": rec.extra}, default=float)
+
+
+def read_stream(path: Path) -> dict[str, EpisodeRecord]:
+    """Records already streamed to ``path`` (one JSON line each), by task key. A line cut short
+    by a kill (the last one) is ignored: that episode runs again."""
+    out: dict[str, EpisodeRecord] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text().splitlines():
+        try:
+            d = json.loads(line)
+            rec = EpisodeRecord(method=d["method"], seed=int(d["seed"]),
+                                carbon_price_usd_per_t=float(d["carbon_price_usd_per_t"]),
+                                metrics={k: float(v) for k, v in d["metrics"].items()},
+                                objective_usd=float(d["objective_usd"]), invalid_actions=int(d["invalid_actions"]),
+                                decisions=int(d["decisions"]), wall_s=float(d["wall_s"]), extra=dict(d["extra"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        out[str(d["key"])] = rec
     return out
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line and flush it to disk (a kill loses at most the line being written)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _run_tasks(tasks: list[Task], jobs: int, log: Callable[[str], None], label: Callable[[EpisodeRecord], str],
+               stream: Path | None = None) -> list[EpisodeRecord]:
+    """Run episode tasks (in ``jobs`` processes when > 1) and return their records in task
+    order. With ``stream``, every record is appended to that file as soon as its episode ends,
+    and tasks whose record is already there are not run again (a killed run resumes)."""
+    done = read_stream(stream) if stream is not None else {}
+    if stream is not None and stream.is_file() and not stream.read_bytes().endswith(b"\n") and stream.stat().st_size:
+        _append_line(stream, "")  # end a line cut short by a kill, so that the next record starts its own
+    keys = [task_key(t) for t in tasks]
+    todo = [(k, t) for k, t in zip(keys, tasks) if k not in done]
+    if len(todo) < len(tasks):
+        log(f"  resuming: {len(tasks) - len(todo)} of {len(tasks)} episodes read from {stream}")
+
+    def finish(key: str, rec: EpisodeRecord) -> None:
+        done[key] = rec
+        if stream is not None:
+            _append_line(stream, _record_json(key, rec))
+        log(label(rec))
+
+    if jobs <= 1:
+        for k, t in todo:
+            finish(k, _episode_task(t))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(jobs) as pool:
+            futures = {pool.submit(_episode_task, t): k for k, t in todo}
+            for fut in as_completed(futures):
+                finish(futures[fut], fut.result())
+    return [done[k] for k in keys]
 
 
 def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     s.out.mkdir(parents=True, exist_ok=True)
     seeds = [SEED_BASE + k for k in range(s.n_seeds)]
     tasks = [(s.env_id, m, seed, None, s.oracle_time_limit_s) for m in s.methods for seed in seeds]
+    stream = s.out / "episodes.stream.jsonl"
+    if s.fresh:
+        stream.unlink(missing_ok=True)
     records = _run_tasks(tasks, s.jobs, log, lambda r: f"  {r.method:>12s} seed {r.seed}: objective "
-                                                      f"${r.objective_usd:,.0f} ({r.wall_s:.1f} s)")
+                                                      f"${r.objective_usd:,.0f} ({r.wall_s:.1f} s)", stream)
     for lm in load_models(s.models_dir, log, s.env_id):
         for seed in seeds:
             try:
@@ -509,7 +578,8 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
     sweep_tasks = [(s.env_id, m, seed, {"reward__carbon_price_usd_per_t": price}, s.oracle_time_limit_s)
                    for price in s.sweep_prices for m in s.methods for seed in seeds[: s.sweep_seeds]]
     sweep = _run_tasks(sweep_tasks, s.jobs, log, lambda r: f"  sweep ${r.carbon_price_usd_per_t:g}/t {r.method:>10s} "
-                                                           f"seed {r.seed}: emissions {r.metrics['emissions_tco2']:.1f} t")
+                                                           f"seed {r.seed}: emissions {r.metrics['emissions_tco2']:.1f} t",
+                       stream)
     write_episodes(sweep, s.out / "sweep.csv")
     plot_sweep(sweep, s.sweep_prices, s.out / "fig4_carbon_price.png",
                f"{s.env_id}: carbon-price sweep (tsco Fig. 4 layout)")
@@ -531,6 +601,9 @@ def add_leaderboard_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--oracle-time-limit", type=float, default=None, help="oracle MILP time limit [s] (default 120; 30 quick)")
     p.add_argument("--methods", default=",".join(BASELINES), help="comma-separated baselines to run")
     p.add_argument("--jobs", type=int, default=1, help="episodes run in parallel processes")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over: ignore episodes an earlier run streamed to <out>/episodes.stream.jsonl "
+                        "(default: resume, running only the episodes not there)")
     p.set_defaults(func=_cmd_leaderboard)
     return p
 
@@ -544,7 +617,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         oracle_time_limit_s=args.oracle_time_limit if args.oracle_time_limit is not None else (30.0 if quick else 120.0),
         sweep_prices=QUICK_SWEEP_PRICES_USD_PER_T if quick else SWEEP_PRICES_USD_PER_T,
         sweep_seeds=args.sweep_seeds if args.sweep_seeds is not None else n,
-        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), jobs=args.jobs,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), jobs=args.jobs, fresh=bool(args.fresh),
     )
     rows = run_leaderboard(settings)
     print((settings.out / "leaderboard.md").read_text())

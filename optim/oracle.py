@@ -65,6 +65,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import highspy
@@ -482,7 +483,11 @@ def _highs(time_limit_s: float, mip_rel_gap: float, threads: int, seed: int) -> 
 
 
 def _run(lp: highspy.HighsLp, time_limit_s: float, mip_rel_gap: float, threads: int, seed: int,
-         integer: bool, col_upper: np.ndarray | None = None) -> tuple[highspy.Highs, bool]:
+         integer: bool, col_upper: np.ndarray | None = None,
+         start: np.ndarray | None = None, first_binary: int = 0) -> tuple[highspy.Highs, bool]:
+    """One solve of ``lp`` (as a MILP when ``integer``); ``start``: binary columns of a MIP
+    start set to 1, every other column from ``first_binary`` on set to 0 (HiGHS completes the
+    continuous columns before it)."""
     h = _highs(time_limit_s, mip_rel_gap, threads, seed)
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = lp.num_col_, lp.num_row_
@@ -500,6 +505,11 @@ def _run(lp: highspy.HighsLp, time_limit_s: float, mip_rel_gap: float, threads: 
     # another count fails with "not set" instead of warning. The oracle's solves are sequential
     # and nothing else solves meanwhile, so drop the scheduler and let this solve size it.
     highspy.Highs.resetGlobalScheduler(True)
+    if integer and start is not None and start.size:
+        cols = np.arange(first_binary, lp.num_col_, dtype=np.int32)
+        vals = np.zeros(cols.size)
+        vals[np.searchsorted(cols, start)] = 1.0
+        h.setSolution(int(cols.size), cols, vals)
     if h.run() == highspy.HighsStatus.kError:
         raise OracleError(f"highspy {importlib.metadata.version('highspy')} refused the oracle "
                           f"{'MILP' if integer else 'LP'} (model status "
@@ -508,9 +518,42 @@ def _run(lp: highspy.HighsLp, time_limit_s: float, mip_rel_gap: float, threads: 
     return h, has_sol
 
 
+def _incumbent_columns(p: OracleProblem, m: _Model, incumbent: Mapping[int, Placement]) -> np.ndarray:
+    """Binary columns set to 1 by a known schedule (e.g. a heuristic's, rehearsed in a copy of
+    the env): the candidates of its placements, and ``z`` of every job all of whose kept
+    sub-tasks it places on a candidate (an on-time job; the others are left out, which the
+    model allows). Returns column indices (sorted, unique)."""
+    c = m.cand
+    if not incumbent or c.task.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_dc, n_t = p.dc_node.size, p.n_intervals
+    key = ((c.task * n_dc + c.dc) * 2 + c.r) * (n_t + 1) + c.start
+    order = np.argsort(key, kind="stable")
+    tasks = np.fromiter(incumbent.keys(), dtype=np.int64, count=len(incumbent))
+    pl = list(incumbent.values())
+    node = np.array([q.node for q in pl], dtype=np.int64)
+    res = np.array([q.resource for q in pl], dtype=np.int64)
+    start = np.array([q.start for q in pl], dtype=np.int64)
+    ok = (tasks >= 0) & (tasks < p.task_job.size) & (node >= 0) & (node < n_dc) & (res >= 0) & (res <= 1) & \
+        (start >= 0) & (start <= n_t)
+    want = ((tasks * n_dc + node) * 2 + res) * (n_t + 1) + start
+    pos = np.searchsorted(key[order], want)
+    pos = np.minimum(pos, max(key.size - 1, 0))
+    found = ok & (key[order][pos] == want)
+    cand_of_task = -np.ones(p.task_job.size, dtype=np.int64)
+    cand_of_task[tasks[found]] = order[pos[found]]
+    kept = np.unique(c.task)
+    kept_job = p.task_job[kept]
+    job_ok = np.ones(p.job_deadline_h.size, dtype=bool)
+    np.logical_and.at(job_ok, kept_job, cand_of_task[kept] >= 0)
+    on = c.decided_jobs[job_ok[c.decided_jobs]]
+    on_tasks = kept[np.isin(kept_job, on)]
+    return np.sort(np.concatenate([m.x0 + cand_of_task[on_tasks], m.z0 + c.job_col[on]]))
+
+
 def solve_oracle(problem: OracleProblem, *, time_limit_s: float = 120.0, mip_rel_gap: float = 0.01,
                  threads: int = 1, max_candidates: int = 250_000, full_milp_max_binaries: int = 20_000,
-                 seed: int = 0) -> OracleResult:
+                 seed: int = 0, incumbent: Mapping[int, Placement] | None = None) -> OracleResult:
     """Build, solve and read back the oracle of ``problem`` (see the module docstring).
 
     Steps: (1) the LP relaxation (dual simplex) - its value is a valid lower bound; (2) with
@@ -518,7 +561,12 @@ def solve_oracle(problem: OracleProblem, *, time_limit_s: float = 120.0, mip_rel
     larger of its dual bound and the LP's); otherwise (3) the MILP restricted to the LP
     solution's support (every other candidate fixed to 0: a feasible plan of the full MILP,
     so its value is an upper bound on the oracle's optimum); (4) without an incumbent, the
-    LP solution rounded. ``time_limit_s`` covers all steps."""
+    LP solution rounded. ``time_limit_s`` covers all steps.
+
+    ``incumbent`` (task -> placement, e.g. a heuristic's schedule rehearsed in a copy of the
+    env) is passed to the MILPs as a start, and its candidates join the restricted MILP's
+    support, so that the plan is never worse in the relaxation than that schedule; its jobs
+    that are not on time in the model are left out of the start."""
     if not (math.isfinite(time_limit_s) and time_limit_s > 0):
         raise OracleError(f"time_limit_s={time_limit_s!r}: expected seconds > 0")
     if not (math.isfinite(mip_rel_gap) and 0 <= mip_rel_gap < 1):
@@ -530,6 +578,7 @@ def solve_oracle(problem: OracleProblem, *, time_limit_s: float = 120.0, mip_rel
     build_s = time.perf_counter() - t0
     lp = m.lp
     n_bin = lp.num_col_ - m.n_grid_cols
+    start_cols = _incumbent_columns(problem, m, incumbent or {})
     t1 = time.perf_counter()
 
     def left() -> float:
@@ -547,7 +596,8 @@ def solve_oracle(problem: OracleProblem, *, time_limit_s: float = 120.0, mip_rel
     x_lp = np.asarray(h.getSolution().col_value)
     bound, objective, x, status = lp_bound, math.nan, None, "lp_rounded"
     if n_bin <= full_milp_max_binaries:
-        hm, ok = _run(lp, left(), mip_rel_gap, threads, seed, integer=True)
+        hm, ok = _run(lp, left(), mip_rel_gap, threads, seed, integer=True, start=start_cols,
+                      first_binary=m.n_grid_cols)
         info = hm.getInfo()
         if math.isfinite(info.mip_dual_bound):
             bound = max(bound, float(info.mip_dual_bound))
@@ -558,8 +608,12 @@ def solve_oracle(problem: OracleProblem, *, time_limit_s: float = 120.0, mip_rel
     if x is None:
         upper = np.array(lp.col_upper_, dtype=float)
         cand_cols = np.arange(m.x0, m.z0)
-        upper[cand_cols[x_lp[m.x0:m.z0] <= 1e-6]] = 0.0
-        hr, ok = _run(lp, left(), mip_rel_gap, threads, seed, integer=True, col_upper=upper)
+        off = np.zeros(lp.num_col_, dtype=bool)
+        off[cand_cols[x_lp[m.x0:m.z0] <= 1e-6]] = True
+        off[start_cols] = False
+        upper[off] = 0.0
+        hr, ok = _run(lp, left(), mip_rel_gap, threads, seed, integer=True, col_upper=upper, start=start_cols,
+                      first_binary=m.n_grid_cols)
         if ok:
             x = np.asarray(hr.getSolution().col_value)
             objective = float(hr.getInfo().objective_function_value)

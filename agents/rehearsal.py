@@ -1,0 +1,67 @@
+"""Rehearse a policy on a copy of an episode and read back its schedule (for the oracle).
+
+The perfect-foresight oracle knows the whole episode, so it may also try a heuristic on it
+first: :func:`rehearse_schedule` builds a second env from the first one's spec (the same
+scenario and overrides), resets it with the seed the first one was reset with, checks that
+both face the same day and the same arrivals, runs the policy to the end and returns where
+and when it started every sub-task. The oracle passes that schedule to its MILP as a start
+(``carbon_cpn.optim.oracle.solve_oracle(incumbent=...)``), so its plan is never worse in the
+relaxation than the rehearsed policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from carbon_cpn.optim.oracle import Placement
+
+__all__ = ["RehearsalError", "rehearse_schedule"]
+
+
+class RehearsalError(RuntimeError):
+    """The copy of the episode is not the episode (an env reset without a reproducible seed)."""
+
+
+def _same_episode(a: Any, b: Any) -> bool:
+    fa, fb = a.foresight(), b.foresight()
+    if fa.day != fb.day or fa.n_intervals != fb.n_intervals or not np.array_equal(fa.first_task, fb.first_task):
+        return False
+    return all((x is None) == (y is None) and (x is None or np.array_equal(x.task_units, y.task_units))
+               for x, y in zip(fa.batches, fb.batches))
+
+
+def rehearse_schedule(env: gym.Env, make: Callable[[gym.Env], Any]) -> dict[int, Placement]:
+    """The schedule (sub-task -> placement; interval = the one it started at) that the policy
+    ``make(copy_env)`` produces on the episode ``env`` was last reset to. Raises
+    :class:`RehearsalError` when the episode cannot be reproduced (``env`` was not reset with
+    a seed, or was reset again without one)."""
+    u: Any = env.unwrapped
+    if env.spec is None:
+        raise RehearsalError(f"env={env!r}: expected an env made by gym.make (it has no spec to copy)")
+    copy = gym.make(env.spec)
+    try:
+        obs, _ = copy.reset(seed=int(u.np_random_seed))
+        c: Any = copy.unwrapped
+        if not _same_episode(u, c):
+            raise RehearsalError("the copy of the episode differs from it (day or arrivals): reset the env with an "
+                                 "integer seed before asking for a rehearsal")
+        policy = make(copy)
+        done = False
+        schedule: dict[int, Placement] = {}
+        defer = int(c.n_actions) - 1
+        while not done:
+            task, interval, mask = int(c.head_task), int(c.t), c.action_masks()
+            a, _ = policy.predict(obs, deterministic=True)
+            a = int(np.asarray(a).reshape(-1)[0])
+            if a != defer and task >= 0 and mask[a]:
+                node, res = divmod(a, 2)
+                schedule[task] = Placement(node=int(node), resource=int(res), start=interval)
+            obs, _, term, trunc, _ = copy.step(a)
+            done = term or trunc
+        return schedule
+    finally:
+        copy.close()
