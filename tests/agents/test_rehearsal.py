@@ -16,8 +16,8 @@ from carbon_cpn.optim.oracle import Placement, solve_oracle
 ENV_ID = "CarbonCPN-Tiny-v0"
 
 
-def _run(env: gym.Env, act) -> dict[str, float]:
-    obs, _ = env.reset(seed=7)
+def _run(env: gym.Env, act, seed: int = 7) -> dict[str, float]:
+    obs, _ = env.reset(seed=seed)
     done = False
     while not done:
         obs, _, term, trunc, info = env.step(act(env))
@@ -63,21 +63,11 @@ def test_warm_started_plan_is_no_worse_than_the_heuristic() -> None:
     schedule = rehearse_schedule(env, lambda e: make_policy("pfs", e, 0))
     problem = oracle_problem(env)
     pfs = make_policy("pfs", env, 0)
-    pfs_objective = _run_seeded(env, pfs, 1003)
+    pfs_objective = float(_run(env, lambda e: int(pfs.predict(None)[0]), 1003)["objective_usd"])
     env.reset(seed=1003)
     res = solve_oracle(problem, time_limit_s=60.0, full_milp_max_binaries=0, incumbent=schedule)
     assert res.status == "restricted_milp"
     assert res.best_bound_usd <= res.objective_usd <= pfs_objective + 1e-6 * abs(pfs_objective)
-
-
-def _run_seeded(env: gym.Env, policy, seed: int) -> float:
-    obs, _ = env.reset(seed=seed)
-    done = False
-    while not done:
-        a, _ = policy.predict(obs)
-        obs, _, term, trunc, info = env.step(int(a))
-        done = term or trunc
-    return float(info["episode_metrics"]["objective_usd"])
 
 
 def test_plan_ledger_books_reservations_and_placements() -> None:
