@@ -28,6 +28,14 @@
   (:data:`~carbon_cpn.agents.masking.NEXT_MASK_KEY`; all-valid when absent), so the target's
   argmax can skip actions that are invalid there.
 
+**discounting by simulated time** (``gamma_per_hour``, see ``carbon_cpn.agents.smdp``): each
+  one-step transition then carries ``g_i = gamma_per_hour ** info["elapsed_h"]`` (a ValueError
+  naming the key when an env does not report it) in place of ``gamma``, so that
+
+      R_t^(k) = sum_{i=0}^{k-1} (prod_{j<i} g_{t+j}) r_{t+i},   discount = prod_{j<k} g_{t+j},
+
+  over the same windows (cut at termination / truncation). ``gamma_per_hour=None``: ``g_i = gamma``.
+
 ``alpha = 0`` gives uniform replay with unit weights (the n-step buffer without priorities).
 Storage is flat: one row per emitted transition whichever env it came from, so ``buffer_size``
 counts transitions (not steps x envs).
@@ -47,9 +55,11 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from carbon_cpn.agents.masking import stored_next_masks
 from carbon_cpn.agents.segment_tree import MinSegmentTree, SumSegmentTree
+from carbon_cpn.agents.smdp import check_gamma_per_hour, elapsed_hours, step_discounts
 
-#: One pending one-step transition of an env: obs, action, reward, next obs, next obs's mask.
-_Step = tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]
+#: One pending one-step transition of an env: obs, action, reward, next obs, next obs's mask,
+#: the step's discount g (gamma, or gamma_per_hour ** elapsed_h).
+_Step = tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, float]
 
 
 class PrioritizedReplaySamples(NamedTuple):
@@ -60,7 +70,7 @@ class PrioritizedReplaySamples(NamedTuple):
     next_observations: th.Tensor  # [batch, *obs_shape] s_{t+k}
     dones: th.Tensor  # [batch, 1] 1 where the episode terminated within the k steps
     rewards: th.Tensor  # [batch, 1] R_t^(k)
-    discounts: th.Tensor  # [batch, 1] gamma^k
+    discounts: th.Tensor  # [batch, 1] gamma^k, or prod_{j<k} g_j (gamma_per_hour)
     weights: th.Tensor  # [batch, 1] importance weights w_i (1 with alpha = 0)
     indices: np.ndarray  # [batch] rows, for update_priorities()
     next_action_masks: th.Tensor | None = None  # [batch, n_actions] bool, mask of s_{t+k}
@@ -76,7 +86,11 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
     :param beta0: initial importance-sampling exponent, annealed to 1 by the algorithm.
     :param priority_eps: eps added to |TD error| so that no transition has zero priority.
     :param seed: seed of the buffer's own generator (sampling); the algorithm reseeds it.
+    :param gamma_per_hour: discount per simulated hour (module docstring); None: ``gamma`` per step.
     """
+
+    #: Class default, so that buffers pickled before time-based discounting load unchanged.
+    gamma_per_hour: float | None = None
 
     def __init__(
         self,
@@ -92,6 +106,7 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         beta0: float = 0.4,
         priority_eps: float = 1e-6,
         seed: int | None = None,
+        gamma_per_hour: float | None = None,
     ) -> None:
         if not (isinstance(buffer_size, (int, np.integer)) and buffer_size >= 1):
             raise ValueError(f"buffer_size={buffer_size!r}: expected an integer >= 1")
@@ -122,6 +137,7 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         self.beta0 = float(beta0)
         self.beta = float(beta0)
         self.priority_eps = float(priority_eps)
+        self.gamma_per_hour = check_gamma_per_hour(gamma_per_hour)
         self.obs_shape = get_obs_shape(observation_space)
         obs_dtype = observation_space.dtype
         self.observations = np.zeros((self.buffer_size, *self.obs_shape), dtype=obs_dtype)  # [row, *obs]
@@ -129,7 +145,7 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         self.actions = np.zeros((self.buffer_size, self.action_dim), dtype=np.int64)  # [row, action_dim]
         self.rewards = np.zeros(self.buffer_size, dtype=np.float32)  # [row] R^(k)
         self.dones = np.zeros(self.buffer_size, dtype=np.float32)  # [row] terminated
-        self.discounts = np.zeros(self.buffer_size, dtype=np.float32)  # [row] gamma^k
+        self.discounts = np.zeros(self.buffer_size, dtype=np.float32)  # [row] gamma^k or prod_j g_j
         self.n_actions = int(action_space.n)
         self.next_action_masks = np.ones((self.buffer_size, self.n_actions), dtype=bool)  # [row, action] of s_{t+k}
         self.sum_tree = SumSegmentTree(self.buffer_size)  # leaves p_i^alpha
@@ -174,8 +190,10 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         """Add one step of every env: ``obs, next_obs [env, *obs]``, ``action, reward, done [env]``.
 
         ``next_obs`` is the true next observation (SB3 substitutes the terminal observation at
-        episode ends); ``infos[e][NEXT_MASK_KEY]`` its action mask (all valid when absent). Emits, per env, the n-step transition whose window is now full, or every
-        pending transition of an env whose episode ended (terminated or truncated).
+        episode ends); ``infos[e][NEXT_MASK_KEY]`` its action mask (all valid when absent);
+        ``infos[e]["elapsed_h"]`` the step's simulated hours (read with ``gamma_per_hour`` only).
+        Emits, per env, the n-step transition whose window is now full, or every pending
+        transition of an env whose episode ended (terminated or truncated).
         """
         obs = np.asarray(obs).reshape((self.n_envs, *self.obs_shape))
         next_obs = np.asarray(next_obs).reshape((self.n_envs, *self.obs_shape))
@@ -183,9 +201,13 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
         reward = np.asarray(reward, dtype=np.float64).reshape(self.n_envs)
         done = np.asarray(done, dtype=bool).reshape(self.n_envs)
         next_masks = stored_next_masks(infos, self.n_envs, self.n_actions)
+        if self.gamma_per_hour is None:
+            g = np.full(self.n_envs, self.gamma)
+        else:  # g = gamma_per_hour ** elapsed_h
+            g = step_discounts(self.gamma_per_hour, elapsed_hours(infos, self.n_envs))
         for e in range(self.n_envs):
             q = self._queues[e]
-            q.append((obs[e].copy(), action[e].copy(), float(reward[e]), next_obs[e].copy(), next_masks[e]))
+            q.append((obs[e].copy(), action[e].copy(), float(reward[e]), next_obs[e].copy(), next_masks[e], float(g[e])))
             if done[e]:
                 truncated = bool(infos[e].get("TimeLimit.truncated", False))
                 terminated = not truncated
@@ -197,12 +219,13 @@ class PrioritizedNStepReplayBuffer(ReplayBuffer):
                 q.popleft()
 
     def _emit(self, q: deque[_Step], terminated: bool) -> None:
-        """Store the transition starting at ``q[0]``: ``R = sum_i gamma^i r_i`` over the queue."""
+        """Store the transition starting at ``q[0]``: ``R = sum_i (prod_{j<i} g_j) r_i`` over the
+        queue, discount ``prod_j g_j`` (``g_j = gamma``: ``sum_i gamma^i r_i`` and ``gamma^k``)."""
         ret, disc = 0.0, 1.0
-        for _, _, r, _, _ in q:
+        for _, _, r, _, _, g in q:
             ret += disc * r
-            disc *= self.gamma
-        # disc == gamma^k now, k = len(q); the bootstrap state is the last next_obs, with its mask.
+            disc *= g
+        # disc == prod_{j<k} g_j now, k = len(q); the bootstrap state is the last next_obs, with its mask.
         row = self.pos
         self.observations[row] = q[0][0]
         self.actions[row] = q[0][1]

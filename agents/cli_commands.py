@@ -2,13 +2,18 @@
 
     carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow|maskable_ppo --env ID --timesteps N
                      --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
-                     [--lyapunov-v V --carbon-budget T] [--no-masking] [--no-progress]
+                     [--lyapunov-v V --carbon-budget T] [--no-masking] [--gamma-per-hour G]
+                     [--no-progress]
     carbon-cpn evaluate --model PATH|random --env ID --episodes K --seed S [--json]
 
 ``--no-masking`` trains a DQN-family agent without invalid-action masks (the ablation; the
 model then ignores masks in evaluation too). ``evaluate`` passes the env's masks to every model
 whose ``predict`` accepts ``action_masks`` and reports ``invalid_actions`` (per episode: mean
 and std, like every metric).
+
+``--gamma-per-hour G`` (DQN family; overrides the file's ``gamma_per_hour``) discounts each
+transition by ``G ** info["elapsed_h"]``, the simulated hours it advanced, instead of ``gamma``
+per decision (``carbon_cpn.agents.smdp``); ``maskable_ppo`` refuses it (exit code 2).
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _gamma_per_hour(text: str) -> float:
+    v = float(text)
+    if not (0.0 < v <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a discount per simulated hour in (0, 1]")
+    return v
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from carbon_cpn.agents.train import train
 
@@ -37,7 +49,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             hyperparams_file=args.hyperparams, out_dir=args.out, lyapunov_v=args.lyapunov_v,
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
-            use_masking=False if args.no_masking else None,
+            use_masking=False if args.no_masking else None, gamma_per_hour=args.gamma_per_hour,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
@@ -78,6 +90,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--no-masking", action="store_true",
                    help="DQN family: ignore the env's action masks in acting and in the targets (ablation)")
+    p.add_argument("--gamma-per-hour", type=_gamma_per_hour, default=None,
+                   help="DQN family: discount per simulated hour, gamma_per_hour ** elapsed_h per transition "
+                        "(default: the file's gamma_per_hour, else gamma per decision)")
     _add_lyapunov(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")

@@ -7,7 +7,8 @@ value the next action, which biases it upwards. Double DQN decouples the two:
     a* = argmax_a Q_online(s', a)                  (the online net selects)
     y  = r + (1 - d) gamma^k Q_target(s', a*)      (the target net evaluates)
 
-with ``gamma^k`` from an n-step buffer when one is used (SB3's ``discounts``), else ``gamma``.
+with ``gamma^k`` from an n-step buffer when one is used (SB3's ``discounts``; with
+``gamma_per_hour`` the time-based discount of ``carbon_cpn.agents.smdp``), else ``gamma``.
 With action masks (issue #14) the online net selects among the actions valid in ``s'`` (the
 mask stored with the transition).
 Works with any Q-network policy, e.g. ``DuelingDQNPolicy`` (then it is the dueling double DQN of

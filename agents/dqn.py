@@ -5,6 +5,9 @@
     y = r + (1 - d) gamma^k max_{a valid in s'} Q_target(s', a),   loss = Huber(Q(s, a) - y)
 
 (``valid in s'``: the mask stored with the transition; every action with ``use_masking=False``.)
+``gamma^k`` is the buffer's ``discounts`` (n-step) or ``gamma``; with ``gamma_per_hour`` set
+(discounting by simulated time, ``carbon_cpn.agents.smdp``) it is ``gamma_per_hour ** elapsed_h``
+(one-step) or ``prod_{j<k} gamma_per_hour ** elapsed_j`` (n-step), always from ``discounts``.
 :meth:`VanillaDQN._next_q_values` is the one place the target's bootstrap value is computed;
 :class:`~carbon_cpn.agents.double_dqn.DoubleDQN` overrides only that.
 """
@@ -38,7 +41,7 @@ class VanillaDQN(OwnRNGEpsilonGreedy):
 
     def td_target(self, data: Any) -> th.Tensor:
         """``y = r + (1 - d) gamma^k V(s')`` ``[batch, 1]`` of a sampled batch (no gradient)."""
-        # gamma^k from an n-step buffer, else gamma
+        # gamma^k from an n-step buffer, gamma_per_hour ** elapsed_h (time-based), else gamma
         discounts = data.discounts if data.discounts is not None else self.gamma
         with th.no_grad():
             next_v = self._next_q_values(data.next_observations, self.next_action_masks(data))

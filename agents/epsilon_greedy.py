@@ -19,6 +19,12 @@ Invalid-action masking (issue #14, see ``carbon_cpn.agents.masking``), on unless
 * replay: with SB3's default buffer choice the buffers are the masked ones of
   ``carbon_cpn.agents.masked_buffers`` (also with ``use_masking=False``: then every stored mask
   is all-valid and sampling is SB3's, unchanged).
+
+Discounting by simulated time (``gamma_per_hour``, ``carbon_cpn.agents.smdp``; saved with the
+model): the replay buffer gets ``gamma_per_hour``, stores each transition's ``info["elapsed_h"]``
+and returns the bootstrap discount ``prod_j gamma_per_hour ** elapsed_j`` of every sampled
+transition in ``discounts``, which the targets use in place of ``gamma``. None (the default):
+the per-decision ``gamma``, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 
+from carbon_cpn.agents.buffers import PrioritizedNStepReplayBuffer
 from carbon_cpn.agents.masked_buffers import MaskedNStepReplayBuffer, MaskedReplayBuffer
 from carbon_cpn.agents.masking import (
     attach_next_masks,
@@ -42,9 +49,17 @@ from carbon_cpn.agents.masking import (
     sample_valid_actions,
 )
 from carbon_cpn.agents.policies import greedy_q_values
+from carbon_cpn.agents.smdp import check_gamma_per_hour
 
 #: Buffer classes replaced by their masked counterparts (SB3's automatic choice).
 _DEFAULT_BUFFERS = (ReplayBuffer, NStepReplayBuffer, MaskedReplayBuffer, MaskedNStepReplayBuffer)
+
+
+def _supports_gamma_per_hour(buffer_class: type | None) -> bool:
+    """Whether ``buffer_class`` takes ``gamma_per_hour`` (the buffers of this package do)."""
+    return isinstance(buffer_class, type) and issubclass(
+        buffer_class, (MaskedReplayBuffer, MaskedNStepReplayBuffer, PrioritizedNStepReplayBuffer)
+    )
 
 
 class OwnRNGEpsilonGreedy(DQN):
@@ -52,15 +67,21 @@ class OwnRNGEpsilonGreedy(DQN):
     which acts and learns with invalid-action masks (module docstring).
 
     :param use_masking: honour the envs' ``action_masks()`` (False: the unmasked ablation).
+    :param gamma_per_hour: discount per simulated hour, in (0, 1]: a transition that advanced
+        ``info["elapsed_h"]`` hours is discounted by ``gamma_per_hour ** elapsed_h`` (module
+        docstring); None: by ``gamma`` per decision.
     Every other argument is SB3 ``DQN``'s.
     """
 
     _explore_rng: np.random.Generator
 
-    def __init__(self, policy: Any, env: Any, *args: Any, use_masking: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, policy: Any, env: Any, *args: Any, use_masking: bool = True, gamma_per_hour: float | None = None, **kwargs: Any
+    ) -> None:
         if not isinstance(use_masking, (bool, np.bool_)):
             raise ValueError(f"use_masking={use_masking!r}: expected True or False")
         self.use_masking = bool(use_masking)  # before DQN.__init__, which may run _setup_model()
+        self.gamma_per_hour = check_gamma_per_hour(gamma_per_hour)
         super().__init__(policy, env, *args, **kwargs)
 
     def _setup_model(self) -> None:
@@ -70,6 +91,13 @@ class OwnRNGEpsilonGreedy(DQN):
                 self.replay_buffer_kwargs.update({"n_steps": self.n_steps, "gamma": self.gamma})
             else:
                 self.replay_buffer_class = MaskedReplayBuffer
+        if _supports_gamma_per_hour(self.replay_buffer_class):
+            self.replay_buffer_kwargs["gamma_per_hour"] = self.gamma_per_hour
+        elif self.gamma_per_hour is not None:
+            raise ValueError(
+                f"gamma_per_hour={self.gamma_per_hour!r} with replay_buffer_class={self.replay_buffer_class!r}: that buffer "
+                "does not discount by simulated time; expected the default buffer (Box observations) or gamma_per_hour=None"
+            )
         with warnings.catch_warnings():
             # SB3 warns that n_steps is ignored with a custom buffer class: it is set just above.
             warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored because a custom")
@@ -178,6 +206,16 @@ class OwnRNGEpsilonGreedy(DQN):
         if not self.use_masking:
             return None
         return getattr(data, "next_action_masks", None)
+
+    def load_replay_buffer(self, path: Any, truncate_last_traj: bool = True) -> None:
+        """SB3's, plus a check that the buffer discounts as this model does (``gamma_per_hour``)."""
+        super().load_replay_buffer(path, truncate_last_traj)
+        stored = getattr(self.replay_buffer, "gamma_per_hour", None)
+        if stored != self.gamma_per_hour:
+            raise ValueError(
+                f"replay buffer {str(path)!r}: gamma_per_hour={stored!r} differs from the model's "
+                f"gamma_per_hour={self.gamma_per_hour!r}; expected a buffer saved by a model with the same setting"
+            )
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_explore_rng"]

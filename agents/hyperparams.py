@@ -8,6 +8,7 @@ A YAML file per algorithm maps an env id to its settings::
       n_envs: 1                    # default --n-envs
       learning_rate: 1.0e-4
       policy_kwargs: {net_arch: [256, 256]}   # or the zoo's string "dict(net_arch=[256, 256])"
+      gamma_per_hour: 0.9          # DQN family: discount per simulated hour (absent/null: gamma per decision)
       ...                          # any other constructor argument of the algorithm
 
 Besides the constructor's arguments, ``eval_freq`` (timesteps between evaluations),
@@ -108,6 +109,11 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
         raise ValueError(f"env_id={env_id!r}: no hyperparameters for it in {str(file)!r}; expected one of {sorted(table)}")
     hp = dict(table[env_id] or {})
     unknown = set(hp) - allowed_keys(algo)
+    if "gamma_per_hour" in unknown:
+        raise ValueError(
+            f"{str(file)!r}[{env_id!r}]: gamma_per_hour (discounting by simulated time) is implemented for the DQN "
+            f"family only, not for algo={algo!r}; expected no gamma_per_hour key"
+        )
     if unknown:
         raise ValueError(
             f"{str(file)!r}[{env_id!r}]: unknown key(s) {sorted(unknown)} for algo={algo!r}; "
@@ -115,7 +121,7 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
         )
     if "policy_kwargs" in hp:
         hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
-    for key in ("learning_rate", "gamma", "v_min", "v_max", "alpha", "beta0", "exploration_fraction",
+    for key in ("learning_rate", "gamma", "gamma_per_hour", "v_min", "v_max", "alpha", "beta0", "exploration_fraction",
                 "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm",
                 "gae_lambda", "clip_range", "ent_coef", "vf_coef"):
         if key in hp and isinstance(hp[key], str):  # YAML reads 1e-4 (no dot) as a string

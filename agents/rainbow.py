@@ -32,8 +32,13 @@ projection clips them. Pass them explicitly (the shipped hyperparameters do), or
 ``None``: :func:`estimate_return_range` then runs ``support_episodes`` episodes of the uniform
 random policy over the feasible actions (``action_masks()`` when the env has it) on a fresh copy
 of the training env, takes the smallest and largest discounted return-to-go
-``G_t = sum_i gamma^i r_{t+i}`` seen, and widens the range by ``support_margin`` x its span on
+``G_t = sum_i gamma^i r_{t+i}`` seen (with ``gamma_per_hour``: ``G_t = r_t + g_t G_{t+1}``,
+``g_t = gamma_per_hour ** elapsed_h``), and widens the range by ``support_margin`` x its span on
 each side (a trained policy earns more than a random one); ``v_min <= 0 <= v_max`` always.
+
+Time-based discounting (``gamma_per_hour``, ``carbon_cpn.agents.smdp``): the prioritized n-step
+buffer stores ``R = sum_i (prod_{j<i} g_j) r_i`` and ``discounts = prod_{j<k} g_j`` with ``g_j =
+gamma_per_hour ** elapsed_j``, which replace ``R^(k)`` and ``gamma^k`` above.
 
 Noise. Noisy layers are controlled by an explicit flag, not ``Module.training`` (SB3 collects
 rollouts in eval mode): on and resampled at every non-deterministic ``predict`` (rollouts) and
@@ -58,15 +63,19 @@ from carbon_cpn.agents.epsilon_greedy import OwnRNGEpsilonGreedy
 from carbon_cpn.agents.masking import masked_argmax
 from carbon_cpn.agents.noisy import noisy_modules
 from carbon_cpn.agents.policies import RainbowPolicy
+from carbon_cpn.agents.smdp import elapsed_hours, step_discounts
 
 
 def estimate_return_range(
-    env: gym.Env, gamma: float, episodes: int = 2, seed: int = 0, max_steps: int = 100_000
+    env: gym.Env, gamma: float, episodes: int = 2, seed: int = 0, max_steps: int = 100_000,
+    gamma_per_hour: float | None = None,
 ) -> tuple[float, float]:
     """Smallest and largest discounted return-to-go of a uniform random (masked) policy.
 
-    ``G_t = r_t + gamma G_{t+1}`` backwards over each episode; at most ``max_steps`` steps in all.
-    The env is reset with ``seed + episode``; actions are drawn from a generator seeded by ``seed``.
+    ``G_t = r_t + g_t G_{t+1}`` backwards over each episode, ``g_t = gamma`` (or, with
+    ``gamma_per_hour``, ``gamma_per_hour ** info["elapsed_h"]`` of step ``t``); at most
+    ``max_steps`` steps in all. The env is reset with ``seed + episode``; actions are drawn from a
+    generator seeded by ``seed``.
     """
     if episodes < 1:
         raise ValueError(f"episodes={episodes!r}: expected >= 1")
@@ -77,17 +86,22 @@ def estimate_return_range(
     for ep in range(episodes):
         env.reset(seed=seed + ep)
         rewards: list[float] = []
+        discounts: list[float] = []
         done = False
         while not done and steps < max_steps:
             mask = base.action_masks() if hasattr(base, "action_masks") else np.ones(n, dtype=bool)
             a = int(rng.choice(np.flatnonzero(mask)))
-            _, r, term, trunc, _ = env.step(a)
+            _, r, term, trunc, info = env.step(a)
             rewards.append(float(r))
+            if gamma_per_hour is None:
+                discounts.append(gamma)
+            else:  # g_t = gamma_per_hour ** elapsed_h of the step
+                discounts.append(float(step_discounts(gamma_per_hour, elapsed_hours([info], 1))[0]))
             done = term or trunc
             steps += 1
         g = 0.0
-        for r in reversed(rewards):
-            g = r + gamma * g
+        for r, d in zip(reversed(rewards), reversed(discounts)):
+            g = r + d * g
             lo, hi = min(lo, g), max(hi, g)
     return float(lo), float(hi)
 
@@ -114,6 +128,9 @@ class Rainbow(OwnRNGEpsilonGreedy):
     :param support_margin: widening of the estimated range, as a fraction of its span per side.
     :param use_masking: honour the envs' ``action_masks()`` in acting and in the target (False:
         the unmasked ablation).
+    :param gamma_per_hour: discount per simulated hour in (0, 1]: a transition that advanced
+        ``info["elapsed_h"]`` hours is discounted by ``gamma_per_hour ** elapsed_h`` in place of
+        ``gamma`` (module docstring); None: ``gamma`` per decision.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": RainbowPolicy, "RainbowPolicy": RainbowPolicy}
@@ -153,6 +170,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
         support_episodes: int = 2,
         support_margin: float = 0.5,
         use_masking: bool = True,
+        gamma_per_hour: float | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -185,7 +203,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
             exploration_final_eps=0.0 if noisy else exploration_final_eps,
             max_grad_norm=max_grad_norm, stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
             policy_kwargs=policy_kwargs, verbose=verbose, seed=seed, device=device, _init_setup_model=False,
-            use_masking=use_masking,
+            use_masking=use_masking, gamma_per_hour=gamma_per_hour,
         )
         self.double, self.dueling, self.prioritized = bool(double), bool(dueling), bool(prioritized)
         self.n_step, self.distributional, self.noisy = int(n_step), bool(distributional), bool(noisy)
@@ -208,7 +226,8 @@ class Rainbow(OwnRNGEpsilonGreedy):
             raise ValueError("v_min=None, v_max=None: the env has no spec to build a copy from; expected explicit values")
         probe = gym.make(spec.id, **(spec.kwargs or {}))  # without the wrappers SB3 added
         try:
-            lo, hi = estimate_return_range(probe, self.gamma, self.support_episodes, seed=0 if self.seed is None else self.seed)
+            lo, hi = estimate_return_range(probe, self.gamma, self.support_episodes, seed=0 if self.seed is None else self.seed,
+                                           gamma_per_hour=self.gamma_per_hour)
         finally:
             probe.close()
         span = max(hi - lo, 1e-6)
@@ -309,7 +328,8 @@ class Rainbow(OwnRNGEpsilonGreedy):
             return project_distribution(next_p[rows, a_star], data.rewards, data.dones, data.discounts, support)
 
     def td_target(self, data: Any) -> th.Tensor:
-        """``y = R + (1 - d) gamma^k Q_target(s', a*)`` ``[batch, 1]`` (no C51)."""
+        """``y = R + (1 - d) gamma^k Q_target(s', a*)`` ``[batch, 1]`` (no C51; ``gamma^k`` is the
+        buffer's ``discounts``, ``prod_j gamma_per_hour ** elapsed_j`` with ``gamma_per_hour``)."""
         with th.no_grad():
             q_target_next = self.q_net_target(data.next_observations)
             a_star = self._next_actions(data.next_observations, q_target_next, self.next_action_masks(data))

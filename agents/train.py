@@ -4,7 +4,7 @@
 Output folder ``out_dir``::
 
     run.json              algo, env, seed, n_envs, Lyapunov settings, use_masking,
-                          hyperparameters, timing
+                          gamma_per_hour, hyperparameters, timing
     tb/<algo>_1/          TensorBoard: SB3's scalars, episode/<metric> (the env's episode
                           metrics), train/mean_q, train/per_beta (Rainbow), eval/<metric>
     checkpoint/           model.zip + replay_buffer.pkl (off-policy) + state.json, every checkpoint_freq
@@ -22,6 +22,11 @@ step count, networks, optimizer and replay buffer are).
 Masking (issue #14): every algorithm acts on the envs' ``action_masks()``; the DQN family also
 masks its targets. ``use_masking=False`` (``--no-masking``) trains the DQN family unmasked (the
 ablation); ``maskable_ppo`` is always masked.
+
+Discounting by simulated time: ``gamma_per_hour`` (the file's key, or ``--gamma-per-hour``,
+which overrides it) makes the DQN family discount each transition by ``gamma_per_hour **
+info["elapsed_h"]`` instead of ``gamma`` per decision (``carbon_cpn.agents.smdp``); recorded in
+run.json and the saved model. ``maskable_ppo`` refuses it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from carbon_cpn.agents.callbacks import (
 from carbon_cpn.agents.evaluate import make_env
 from carbon_cpn.agents.hyperparams import allowed_keys, load_hyperparams
 from carbon_cpn.agents.registry import algo_spec, resolve_policy
+from carbon_cpn.agents.smdp import check_gamma_per_hour
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -102,6 +108,7 @@ def train(
     eval_episodes: int | None = None,
     checkpoint_freq: int | None = None,
     use_masking: bool | None = None,
+    gamma_per_hour: float | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``timesteps`` env steps in all (see the module docstring).
 
@@ -110,6 +117,8 @@ def train(
     evaluation). ``torch_threads`` sets ``torch.set_num_threads`` (1 is fastest for these small
     MLPs on a shared CPU; None leaves torch's default). ``use_masking`` None keeps the file's
     ``use_masking`` (default True); False trains a DQN-family agent without masks.
+    ``gamma_per_hour`` None keeps the file's ``gamma_per_hour`` (default: per-decision ``gamma``);
+    a value in (0, 1] overrides it (DQN family only; ValueError for ``maskable_ppo``).
     """
     spec = algo_spec(algo)
     hp = load_hyperparams(algo, env_id, hyperparams_file)
@@ -134,6 +143,14 @@ def train(
         if masking_is_arg:
             hp["use_masking"] = use_masking
     effective_masking = bool(hp.get("use_masking", True))
+    if gamma_per_hour is not None:
+        if "gamma_per_hour" not in allowed_keys(algo):
+            raise ValueError(f"gamma_per_hour={gamma_per_hour!r}: algo={algo!r} does not discount by simulated time "
+                             "(implemented for the DQN family only); expected no gamma_per_hour with this algo")
+        hp["gamma_per_hour"] = check_gamma_per_hour(gamma_per_hour)
+    elif "gamma_per_hour" in hp:
+        hp["gamma_per_hour"] = check_gamma_per_hour(hp["gamma_per_hour"])
+    effective_gamma_per_hour = hp.get("gamma_per_hour")
     if timesteps < 1:
         raise ValueError(f"timesteps={timesteps!r}: expected >= 1")
     if n_envs < 1:
@@ -150,6 +167,7 @@ def train(
     run_cfg = {
         "algo": algo, "env_id": env_id, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
         "lyapunov_v": lyapunov_v, "carbon_budget": carbon_budget, "use_masking": effective_masking,
+        "gamma_per_hour": effective_gamma_per_hour,
         "hyperparams": {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else repr(v)) for k, v in hp.items()},
     }
 
@@ -158,7 +176,7 @@ def train(
         if not (ckpt_dir / CHECKPOINT_MODEL).is_file():
             raise FileNotFoundError(f"resume=True: no checkpoint at {str(ckpt_dir / CHECKPOINT_MODEL)!r}; train without resume first")
         prev = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
-        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget", "use_masking"):
+        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget", "use_masking", "gamma_per_hour"):
             if key in prev and prev[key] != run_cfg[key]:
                 raise ValueError(f"resume=True: {key}={run_cfg[key]!r} differs from the checkpoint's {prev[key]!r}")
         state = json.loads((ckpt_dir / "state.json").read_text())

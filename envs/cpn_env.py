@@ -93,6 +93,14 @@ started, see ``commitment.fast_start_fuels``), job_success_rate, mean_tardiness_
 qos_violation_rate, cpn_energy_mwh, cpn_emissions_tco2 and job counts
 (jobs_settled_unfinished among them).
 
+Info
+----
+Every ``reset`` and ``step`` info holds ``time_h`` (simulated hours since the episode's start),
+``day``, ``action_mask`` (of the returned observation) and ``elapsed_h``: the simulated hours
+the call advanced (0 for a decision inside an interval, else a positive multiple of
+``interval_h``; at reset, the intervals run before the first decision), the holding time of a
+semi-Markov transition (``gamma_per_hour ** elapsed_h`` discounts it in the DQN family).
+
 Version history
 ---------------
 * v0: initial release (issue #3). The objective reward, end-of-episode settlement, carbon
@@ -255,6 +263,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._refresh_static_obs()
         self._next_decision()
         info = self._info()
+        info["elapsed_h"] = self.t * self.interval_h  # intervals run before the first decision
         if self._intervals:  # intervals that ran before the first decision
             info["interval"] = self._intervals[-1]
             info["intervals"] = self._intervals
@@ -279,6 +288,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
             self._deferred.append(task)
         self._decisions += 1
         self._intervals = []
+        t_before = self.t
         self._next_decision()
         if self.cfg.reward.mode == "objective":
             terms = {k: -v / self.cfg.reward.reward_scale_usd for k, v in self._terms.items()}
@@ -288,6 +298,7 @@ class CarbonCPNEnv(gym.Env[np.ndarray, int]):
         self._terms = dict.fromkeys(self._reward_names, 0.0)
         info = self._info()
         info["reward_terms"] = terms
+        info["elapsed_h"] = (self.t - t_before) * self.interval_h  # simulated hours this step advanced
         if self._intervals:
             info["interval"] = self._intervals[-1]
             info["intervals"] = self._intervals
