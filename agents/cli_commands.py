@@ -50,6 +50,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
             use_masking=False if args.no_masking else None, gamma_per_hour=args.gamma_per_hour,
+            vec_env=args.vec_env,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
@@ -85,6 +86,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--timesteps", type=_positive_int, default=None, help="total env steps (default: the file's n_timesteps)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream")
     p.add_argument("--n-envs", type=_positive_int, default=None, help="parallel envs (default: the file's n_envs or 1)")
+    p.add_argument("--vec-env", choices=("dummy", "subproc"), default="dummy",
+                   help="with --n-envs > 1: envs stepped in the training process (dummy) or one process each (subproc)")
     p.add_argument("--hyperparams", default=None, help="YAML keyed by env id (default: the shipped <algo>.yml)")
     p.add_argument("--out", default=None, help="output folder (default runs/<algo>-<env>-<seed>)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")

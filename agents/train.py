@@ -42,7 +42,7 @@ from typing import Any
 import torch as th
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from carbon_cpn.agents.callbacks import (
     CHECKPOINT_BUFFER,
@@ -90,6 +90,11 @@ def _install_stop_handlers(flag: StopFlag) -> dict[int, Any]:
     return previous
 
 
+#: ``vec_env`` choices: the envs in the training process, one after another, or one process each
+#: (the env's dispatch LPs then run in parallel; worth it only with free cores).
+VEC_ENVS: dict[str, Any] = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
+
+
 def train(
     algo: str,
     env_id: str,
@@ -109,6 +114,7 @@ def train(
     checkpoint_freq: int | None = None,
     use_masking: bool | None = None,
     gamma_per_hour: float | None = None,
+    vec_env: str = "dummy",
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``timesteps`` env steps in all (see the module docstring).
 
@@ -186,7 +192,9 @@ def train(
     def env_fn() -> Any:
         return make_env(env_id, lyapunov_v, carbon_budget)
 
-    vec_env = make_vec_env(env_fn, n_envs=n_envs, seed=start_seed, vec_env_cls=DummyVecEnv)
+    if vec_env not in VEC_ENVS:
+        raise ValueError(f"vec_env={vec_env!r}: expected one of {sorted(VEC_ENVS)}")
+    vec_env = make_vec_env(env_fn, n_envs=n_envs, seed=start_seed, vec_env_cls=VEC_ENVS[vec_env])
 
     if resume:
         model = spec.cls.load(ckpt_dir / CHECKPOINT_MODEL, env=vec_env, device="cpu", tensorboard_log=str(tb_dir))

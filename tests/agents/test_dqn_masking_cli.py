@@ -139,3 +139,24 @@ def test_evaluate_counts_invalid_actions_of_a_model_without_masks():
     expected = sum(not counting_mask(0, t)[0] for t in range(6))  # action 0 masked at t = 0, 4, 5
     assert expected == 3
     assert [r["invalid_actions"] for r in rows] == [3.0, 3.0] and env.unwrapped.invalid_taken == 6
+
+
+def test_subprocess_envs_train_with_masks_and_match_in_process_envs(tmp_path):
+    """--vec-env subproc: the masks reach the agent from the worker processes, and the run is
+    the same as with the envs stepped in the training process (same seed, same result)."""
+    hp = tmp_path / "dqn.yml"
+    hp.write_text(yaml.safe_dump({ENV: {"policy": "MlpPolicy", "n_envs": 2, "learning_starts": 100, "batch_size": 16,
+                                        "buffer_size": 2000, "train_freq": 4, "target_update_interval": 100,
+                                        "policy_kwargs": {"net_arch": [16]}, "eval_freq": 0, "checkpoint_freq": 0,
+                                        "gamma_per_hour": 0.9}}))
+    from carbon_cpn.agents.evaluate import evaluate
+
+    results = []
+    for kind in ("dummy", "subproc"):
+        out = tmp_path / kind
+        args = _parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "300", "--seed", "3",
+                                     "--hyperparams", str(hp), "--out", str(out), "--no-progress", "--vec-env", kind])
+        assert args.func(args) == 0
+        results.append(evaluate(str(out / "final_model.zip"), ENV, episodes=1, seed=11))
+    assert results[0]["invalid_actions"]["mean"] == 0.0
+    assert results[0]["episode_return"] == results[1]["episode_return"]
