@@ -370,25 +370,42 @@ _PANELS = (("total_cost_usd", "(a) total operational cost [$]"), ("emissions_tco
            ("mean_tardiness_s", "(e) mean job tardiness [s]"))
 
 
-def plot_methods(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """tsco Fig. 3: one bar per method and metric, error bars = std over seeds."""
+def _paired_spread(records: Sequence[EpisodeRecord], method: str, key: str) -> float:
+    """Std over seeds of ``method``'s metric minus random's on the same seed: the spread of the
+    difference a chart should show (the day-to-day spread of a system total dwarfs it)."""
+    ref = {r.seed: r for r in records if r.method == "random"}
+    diffs = [(r.objective_usd if key == "objective_usd" else r.metrics[key])
+             - (ref[r.seed].objective_usd if key == "objective_usd" else ref[r.seed].metrics[key])
+             for r in records if r.method == method and r.seed in ref]
+    return float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0
+
+
+def plot_methods(rows: list[dict[str, Any]], path: Path, title: str,
+                 records: Sequence[EpisodeRecord] = ()) -> None:
+    """tsco Fig. 3 with the objective first: one bar per method (mean over seeds); whiskers are
+    the std over seeds of the paired difference to random on the same seed when ``records``
+    are given (system totals vary far more from day to day than between methods), else the
+    std over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(_PANELS), figsize=(4.0 * len(_PANELS), 4.2))
+    panels = (("objective_usd", "objective J [$] (lower is better)"), *_PANELS)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels), 4.4))
     names = [r["method"] for r in rows]
     x = np.arange(len(names))
-    for ax, (key, label) in zip(axes, _PANELS):
-        ax.bar(x, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows], color="tab:blue", capsize=3)
+    for ax, (key, label) in zip(axes, panels):
+        err = [(_paired_spread(records, r["method"], key) if records else r[f"{key}_std"]) for r in rows]
+        vals = np.array([r[f"{key}_mean"] for r in rows])
+        ax.bar(x, vals, yerr=err, color="tab:blue", capsize=3)
         ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
         ax.set_title(label, fontsize=10)
-        vals = np.array([r[f"{key}_mean"] for r in rows])
-        if key != "mean_tardiness_s" and vals.size and np.all(vals > 0):
+        if key not in ("mean_tardiness_s", "objective_usd") and vals.size and np.all(vals > 0):
             lo, hi = vals.min(), vals.max()
             ax.set_ylim(max(0.0, lo - 0.6 * (hi - lo + 1e-9)), hi + 0.4 * (hi - lo + 1e-9))
-    fig.suptitle(title)
+    whisk = "std over seeds of the paired difference to random" if records else "std over seeds"
+    fig.suptitle(f"{title}; bars: mean over seeds, whiskers: {whisk}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -569,7 +586,7 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
     }
     env.close()
     write_tables(rows, s.out, meta)
-    plot_methods(rows, s.out / "fig3_methods.png", f"{s.env_id}: methods (tsco Fig. 3 layout)")
+    plot_methods(rows, s.out / "fig3_methods.png", f"{s.env_id}: methods (tsco Fig. 3 layout)", records)
     write_episodes(records, s.out / "episodes.csv")  # before the sweep, so an interrupted run keeps them
     _atomic_write(s.out / "metadata.json", json.dumps(meta, indent=2, default=str))
 
