@@ -45,6 +45,10 @@ class LyapunovCarbonQueue(gym.Wrapper[np.ndarray, int, np.ndarray, int]):
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
         self.q_tco2 = 0.0
+        # Intervals that ran before the first decision count against the budget too (their
+        # penalty has no reward to go into: the agent had no say in them).
+        for rec in info.get("intervals", []):
+            self.q_tco2 = max(0.0, self.q_tco2 + rec["cpn_emissions_kg"] / 1000.0 - self.per_interval_tco2)
         info["carbon_queue_tco2"] = self.q_tco2
         return self._obs(obs), info
 

@@ -222,6 +222,16 @@ def test_lyapunov_wrapper_queue_and_terms() -> None:
         LyapunovCarbonQueue(gym.make("CarbonCPN-Tiny-v0"), budget_tco2=0, v=1.0)
 
 
+def test_lyapunov_queue_counts_the_intervals_before_the_first_decision() -> None:
+    env = LyapunovCarbonQueue(gym.make("CarbonCPN-Tiny-v0"), budget_tco2=0.001, v=1.0)
+    _, info = env.reset(seed=4)
+    assert info["intervals"], "the env runs an interval before its first decision"
+    q = 0.0
+    for rec in info["intervals"]:
+        q = max(0.0, q + rec["cpn_emissions_kg"] / 1000.0 - 0.001 / env.n_intervals)
+    assert q > 0 and info["carbon_queue_tco2"] == pytest.approx(q)
+
+
 @pytest.mark.parametrize("mode", ["ansi", "rgb_array"])
 def test_render_modes(mode: str) -> None:
     env = gym.make("CarbonCPN-Tiny-v0", render_mode=mode)

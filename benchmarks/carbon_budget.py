@@ -1,0 +1,218 @@
+"""The Lyapunov carbon budget at work (tsco eq. 14): agents trained with the virtual carbon queue
+for budgets below the unconstrained agent's emissions (resumable).
+
+    python benchmarks/carbon_budget.py --env CarbonCPN-v0 --algo dqn \
+        --base runs/agents-v0/dqn-0/final_model.zip --fractions 0.9,0.8 --v 0.1,0.5,2 \
+        --seeds 0 --timesteps 100000 --jobs 2 --runs-dir runs/budget-v0 \
+        --out benchmarks/results/carbon_budget_v0
+
+1. The unconstrained agent (``--base``, trained without the queue) is evaluated greedily on
+   ``--episodes`` episodes from ``--eval-seed``: its mean CPN emissions per episode E0
+   (``episode_metrics["cpn_emissions_tco2"]``, the CPN's energy times the marginal intensity at
+   its nodes, the quantity the queue counts).
+2. For every fraction f and weight V: ``carbon-cpn train --algo ALGO --carbon-budget f x E0
+   --lyapunov-v V`` (the shipped hyperparameters, the same steps as the base), then a greedy
+   evaluation on the same episodes behind the same wrapper, and the queue Q [t CO2] at the end of
+   every interval of the first of them.
+3. The unshaped agent against each budget: its emissions on the same episodes.
+
+Writes ``OUT.csv`` (one row per run and the base: emissions, budget, emissions / budget,
+objective, job success), ``OUT.md`` (per fraction and V, mean ± std over seeds) and ``OUT.png``
+(objective against emissions, a trade-off like tsco Fig. 4, and the queue's trajectories).
+A run whose ``eval.json`` exists is read back; start the same command again after a kill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _float_list(text: str) -> list[float]:
+    vals = [float(x) for x in text.split(",") if x.strip()]
+    if not vals:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers")
+    return vals
+
+
+def queue_trajectory(model_path: str, env_id: str, seed: int, budget: float, v: float) -> list[float]:
+    """Q [t CO2] at the end of every grid interval of one greedy episode behind the wrapper (a
+    step that runs several intervals reports Q after the last; the earlier ones repeat it)."""
+    from carbon_cpn.agents.evaluate import make_env, model_policy
+    from carbon_cpn.agents.registry import load_algorithm
+
+    model = load_algorithm(Path(model_path), device="cpu")
+    env = make_env(env_id, v, budget)
+    act = model_policy(model)
+    obs, _ = env.reset(seed=seed)
+    q: list[float] = []
+    done = False
+    while not done:
+        obs, _, term, trunc, info = env.step(act(obs, env))
+        done = term or trunc
+        q.extend([float(info["carbon_queue_tco2"])] * len(info.get("intervals", [])))
+    env.close()
+    return q
+
+
+def evaluate_row(name: str, model_path: str, env_id: str, episodes: int, eval_seed: int, budget: float | None,
+                 v: float | None, fraction: float | None, seed: int | str) -> dict[str, Any]:
+    from carbon_cpn.agents.evaluate import evaluate
+
+    res = evaluate(model_path, env_id, episodes=episodes, seed=eval_seed, lyapunov_v=v, carbon_budget=budget if v else None)
+    row: dict[str, Any] = {"name": name, "fraction": fraction if fraction is not None else "", "v": v if v is not None else "",
+                           "seed": seed, "budget_tco2": budget if budget is not None else "", "model": model_path}
+    for k in ("cpn_emissions_tco2", "objective_usd", "job_success_rate", "emissions_tco2", "compute_value_usd",
+              "cpn_energy_mwh"):
+        row[f"{k}_mean"], row[f"{k}_std"] = res[k]["mean"], res[k]["std"]
+    return row
+
+
+def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, seed: int, timesteps: int | None,
+            episodes: int, eval_seed: int, runs_dir: str) -> dict[str, Any]:
+    from carbon_cpn.agents.train import train
+
+    out = Path(runs_dir) / f"{algo}-f{fraction:g}-v{v:g}-{seed}"
+    done = out / "eval.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    model = out / "final_model.zip"
+    if not model.is_file():
+        res = train(algo, env_id, timesteps=timesteps, seed=seed, out_dir=out, lyapunov_v=v, carbon_budget=budget,
+                    resume=(out / "checkpoint").is_dir(), progress_bar=False)
+        model = Path(res.model_path)
+    row = evaluate_row("lyapunov", str(model), env_id, episodes, eval_seed, budget, v, fraction, seed)
+    row["queue_tco2"] = queue_trajectory(str(model), env_id, eval_seed, budget, v)
+    _atomic_write(done, json.dumps(row))
+    return row
+
+
+def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, eval_seed: int) -> str:
+    lines = [f"{env_id}: greedy evaluation on seeds {eval_seed}-{eval_seed + episodes - 1}. E0 = {e0:.1f} t CO2 per "
+             "episode, the unconstrained agent's mean CPN emissions; budget = fraction x E0. Mean ± std over training "
+             "seeds of each run's mean over the episodes.", "",
+             "| agent | fraction | V | runs | budget t | CPN emissions t | emissions / budget | objective $ | "
+             "job success |", "|---|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["name"], r["fraction"], r["v"]), []).append(r)
+
+    def ms(vals: list[float], fmt: str) -> str:
+        a = np.array(vals, dtype=float)
+        return format(a.mean(), fmt) if a.size == 1 else f"{format(a.mean(), fmt)} ± {format(a.std(), fmt)}"
+
+    for (name, f, v), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "unconstrained", str(kv[0][1]), str(kv[0][2]))):
+        if name == "unconstrained":
+            for frac in sorted({r["fraction"] for r in rows if r["name"] == "lyapunov"}, reverse=True):
+                b = frac * e0
+                lines.append(f"| unconstrained | {frac:g} | - | {len(g)} | {b:.1f} | "
+                             f"{ms([r['cpn_emissions_tco2_mean'] for r in g], '.1f')} | "
+                             f"{ms([r['cpn_emissions_tco2_mean'] / b for r in g], '.3f')} | "
+                             f"{ms([r['objective_usd_mean'] for r in g], ',.0f')} | "
+                             f"{ms([r['job_success_rate_mean'] for r in g], '.3f')} |")
+            continue
+        b = float(g[0]["budget_tco2"])
+        lines.append(f"| lyapunov | {f:g} | {v:g} | {len(g)} | {b:.1f} | {ms([r['cpn_emissions_tco2_mean'] for r in g], '.1f')} | "
+                     f"{ms([r['cpn_emissions_tco2_mean'] / b for r in g], '.3f')} | "
+                     f"{ms([r['objective_usd_mean'] for r in g], ',.0f')} | {ms([r['job_success_rate_mean'] for r in g], '.3f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for r in rows:
+        label = "unconstrained" if r["name"] == "unconstrained" else f"f={r['fraction']:g}, V={r['v']:g}"
+        axes[0].errorbar(r["cpn_emissions_tco2_mean"], r["objective_usd_mean"], xerr=r["cpn_emissions_tco2_std"],
+                         yerr=r["objective_usd_std"], marker="o" if r["name"] != "unconstrained" else "s", label=label)
+        if r.get("queue_tco2") and r["name"] != "unconstrained":
+            axes[1].plot(np.arange(1, len(r["queue_tco2"]) + 1), r["queue_tco2"], label=label)
+    axes[0].set_xlabel("CPN emissions [t CO2 / episode]")
+    axes[0].set_ylabel("objective [$] (lower is better)")
+    axes[0].set_title("cost of meeting the budget")
+    axes[1].set_xlabel("grid interval")
+    axes[1].set_ylabel("virtual queue Q [t CO2]")
+    axes[1].set_title("queue, first evaluation episode")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--env", default="CarbonCPN-v0")
+    p.add_argument("--algo", default="dqn")
+    p.add_argument("--base", required=True, help="final_model.zip of the agent trained without the queue")
+    p.add_argument("--fractions", type=_float_list, default=[0.9, 0.8])
+    p.add_argument("--v", type=_float_list, default=[0.1, 0.5, 2.0])
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--timesteps", type=int, default=None, help="default: the hyperparameter file's n_timesteps")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--eval-seed", type=int, default=1000)
+    p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
+    p.add_argument("--runs-dir", default="runs/budget")
+    p.add_argument("--out", default="benchmarks/results/carbon_budget")
+    args = p.parse_args(argv)
+    if not Path(args.base).is_file():
+        p.error(f"--base {args.base!r}: expected a final_model.zip of carbon-cpn train")
+    if any(not 0 < f <= 1 for f in args.fractions) or any(v < 0 for v in args.v):
+        p.error(f"--fractions {args.fractions} in (0, 1] and --v {args.v} >= 0 expected")
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    out = Path(args.out)
+    base_file = Path(args.runs_dir) / "base_eval.json"
+    if base_file.is_file():
+        base = json.loads(base_file.read_text())
+    else:
+        base = evaluate_row("unconstrained", args.base, args.env, args.episodes, args.eval_seed, None, None, None, "base")
+        _atomic_write(base_file, json.dumps(base))
+    e0 = float(base["cpn_emissions_tco2_mean"])
+    print(f"unconstrained agent: E0 = {e0:.1f} t CO2 per episode, objective ${base['objective_usd_mean']:,.0f}", flush=True)
+    rows: list[dict[str, Any]] = [base]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_one, args.algo, args.env, f, v, f * e0, s, args.timesteps, args.episodes,
+                               args.eval_seed, args.runs_dir) for f in args.fractions for v in args.v for s in seeds]
+        for fut in as_completed(futures):
+            r = fut.result()
+            rows.append(r)
+            print(f"f={r['fraction']:g} V={r['v']:g} seed {r['seed']}: emissions {r['cpn_emissions_tco2_mean']:.1f} t "
+                  f"(budget {r['budget_tco2']:.1f}), objective ${r['objective_usd_mean']:,.0f}, success "
+                  f"{r['job_success_rate_mean']:.3f}", flush=True)
+            keys = [k for k in rows[0] if k != "queue_tco2"]
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+            _atomic_write(out.with_suffix(".csv"), buf.getvalue())
+            _atomic_write(out.with_suffix(".md"), markdown(rows, e0, args.env, args.episodes, args.eval_seed))
+    plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo})")
+    print(out.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
