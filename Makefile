@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# A short train-and-evaluate run: Rainbow on the small scenario, then the trained agent and
-# the random policy on the same three held-out episodes.
+# A short train-and-evaluate run: Rainbow on the small scenario, then the trained agent, the
+# random policy and the best heuristic (pfs) on the same three held-out episodes.
 demo: $(STAMP)
 	$(BIN)/carbon-cpn train --algo rainbow --env CarbonCPN-Tiny-v0 --timesteps 40000 --seed 0 --out runs/demo-rainbow
 	$(BIN)/carbon-cpn evaluate --model runs/demo-rainbow/final_model.zip --env CarbonCPN-Tiny-v0 --episodes 3 --seed 100
 	$(BIN)/carbon-cpn evaluate --model random --env CarbonCPN-Tiny-v0 --episodes 3 --seed 100
+	$(BIN)/carbon-cpn evaluate --model pfs --env CarbonCPN-Tiny-v0 --episodes 3 --seed 100
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"

@@ -4,7 +4,7 @@
                      --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
                      [--lyapunov-v V --carbon-budget T] [--no-masking] [--gamma-per-hour G]
                      [--no-progress]
-    carbon-cpn evaluate --model PATH|random --env ID --episodes K --seed S [--json]
+    carbon-cpn evaluate --model PATH|random|BASELINE --env ID --episodes K --seed S [--json]
 
 ``--no-masking`` trains a DQN-family agent without invalid-action masks (the ablation; the
 model then ignores masks in evaluation too). ``evaluate`` passes the env's masks to every model
@@ -113,7 +113,8 @@ def _cmd_train_with_default_out(args: argparse.Namespace) -> int:
 def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``evaluate`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
     p = subparsers.add_parser("evaluate", help="evaluate a saved agent (or 'random') on the episode metrics")
-    p.add_argument("--model", required=True, help="model .zip from carbon-cpn train, or 'random' (uniform over feasible actions)")
+    p.add_argument("--model", required=True, help="model .zip from carbon-cpn train, 'random' (uniform over feasible actions) or a baseline "
+                        "(pfs, ees, scas, rg_sched, co_opt, dc_frame, c3o_greedy, oracle)")
     p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
     p.add_argument("--episodes", type=_positive_int, default=3, help="episodes (episode i reset with seed + i)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")

@@ -116,7 +116,9 @@ def evaluate(
     carbon_budget: float | None = None,
     deterministic: bool = True,
 ) -> dict[str, dict[str, float]]:
-    """Mean and std of every episode metric of the model at ``model_path`` (or ``"random"``).
+    """Mean and std of every episode metric of the model at ``model_path``, of ``"random"``
+    (uniform over the feasible actions) or of a baseline's name (``pfs``, ``ees``, ... and
+    ``oracle``: ``carbon_cpn.agents.baselines.BASELINES``).
 
     The Lyapunov wrapper settings default to those in the training run's ``run.json`` (next to
     the model or one folder up), so a model trained with ``--lyapunov-v`` sees the same
@@ -125,6 +127,16 @@ def evaluate(
     if str(model_path) == "random":
         env = make_env(env_id, lyapunov_v, carbon_budget)
         return summarize(run_episodes(random_policy(seed), env, episodes, seed))
+    from carbon_cpn.agents.baselines import BASELINES, make_policy
+
+    if str(model_path) in BASELINES:
+        env = make_env(env_id, lyapunov_v, carbon_budget)
+        rule = make_policy(str(model_path), env, seed)
+
+        def act(obs: np.ndarray, env: gym.Env) -> int:
+            return int(np.asarray(rule.predict(obs)[0]).reshape(-1)[0])
+
+        return summarize(run_episodes(act, env, episodes, seed))
     from carbon_cpn.agents.registry import load_algorithm
 
     path = Path(model_path)

@@ -82,3 +82,13 @@ def test_can_defer_respects_high_qos_and_queue() -> None:
     if view.head.high_qos:
         assert not can_defer(view)
     assert not can_defer(view, max_queue=0)
+
+
+def test_evaluate_runs_a_baseline_by_name_as_the_leaderboard_does() -> None:
+    from carbon_cpn.agents.evaluate import evaluate
+    from carbon_cpn.agents.leaderboard import run_episode
+
+    by_cli = evaluate("pfs", "CarbonCPN-Tiny-v0", episodes=1, seed=1003)
+    by_board = run_episode("CarbonCPN-Tiny-v0", "pfs", 1003)
+    assert by_cli["objective_usd"]["mean"] == pytest.approx(by_board.objective_usd, rel=1e-12)
+    assert by_cli["invalid_actions"]["mean"] == 0.0
