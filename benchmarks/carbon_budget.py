@@ -85,8 +85,13 @@ def evaluate_row(name: str, model_path: str, env_id: str, episodes: int, eval_se
 
 
 def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, seed: int, timesteps: int | None,
-            episodes: int, eval_seed: int, runs_dir: str) -> dict[str, Any]:
+            episodes: int, eval_seed: int, runs_dir: str, driver_pid: int | None = None) -> dict[str, Any]:
+    """Train (or resume, or read back) one shaped run and evaluate it; a worker whose driver has
+    died starts nothing new, an interrupted run (checkpoint kept) raises instead of evaluating."""
     from carbon_cpn.agents.train import train
+
+    if driver_pid is not None and os.getppid() != driver_pid:
+        raise RuntimeError(f"f={fraction:g} V={v:g} seed {seed}: the driver (pid {driver_pid}) has stopped")
 
     out = Path(runs_dir) / f"{algo}-f{fraction:g}-v{v:g}-{seed}"
     done = out / "eval.json"
@@ -96,6 +101,9 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
     if not model.is_file():
         res = train(algo, env_id, timesteps=timesteps, seed=seed, out_dir=out, lyapunov_v=v, carbon_budget=budget,
                     resume=(out / "checkpoint").is_dir(), progress_bar=False)
+        if res.interrupted:
+            raise RuntimeError(f"f={fraction:g} V={v:g} seed {seed}: interrupted at {res.num_timesteps} steps "
+                               "(checkpoint kept; run again to resume)")
         model = Path(res.model_path)
     row = evaluate_row("lyapunov", str(model), env_id, episodes, eval_seed, budget, v, fraction, seed)
     row["queue_tco2"] = queue_trajectory(str(model), env_id, eval_seed, budget, v)
@@ -195,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = [base]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, args.algo, args.env, f, v, f * e0, s, args.timesteps, args.episodes,
-                               args.eval_seed, args.runs_dir) for f in args.fractions for v in args.v for s in seeds]
+                               args.eval_seed, args.runs_dir, os.getpid()) for f in args.fractions for v in args.v
+                   for s in seeds]
         for fut in as_completed(futures):
             r = fut.result()
             rows.append(r)

@@ -99,11 +99,20 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+class Stopped(RuntimeError):
+    """A run was interrupted (SIGINT/SIGTERM: it saved a checkpoint) or the driver is gone."""
+
+
 def run_one(variant: str, env_id: str, seed: int, timesteps: int, episodes: int, eval_seed: int, runs_dir: str,
-            hp_file: str) -> dict[str, Any]:
-    """Train (or resume, or read back) one run and evaluate its final model."""
+            hp_file: str, driver_pid: int | None = None) -> dict[str, Any]:
+    """Train (or resume, or read back) one run and evaluate its final model. A worker whose
+    driver has died starts nothing new, and an interrupted run raises :class:`Stopped` (its
+    checkpoint stays for the next start) instead of going on to the evaluation."""
     from carbon_cpn.agents.evaluate import evaluate
     from carbon_cpn.agents.train import train
+
+    if driver_pid is not None and os.getppid() != driver_pid:
+        raise Stopped(f"{variant} seed {seed}: the driver (pid {driver_pid}) has stopped")
 
     algo, _ = variant_settings(variant)
     out = Path(runs_dir) / f"{variant}-{seed}"
@@ -115,6 +124,8 @@ def run_one(variant: str, env_id: str, seed: int, timesteps: int, episodes: int,
     if not model.is_file():
         res = train(algo, env_id, timesteps=timesteps, seed=seed, hyperparams_file=hp_file, out_dir=out,
                     resume=(out / "checkpoint").is_dir(), progress_bar=False)
+        if res.interrupted:
+            raise Stopped(f"{variant} seed {seed}: interrupted at {res.num_timesteps} steps (checkpoint kept)")
         steps_per_s = round(res.steps_per_s, 1)
         model = Path(res.model_path)
     result = evaluate(str(model), env_id, episodes=episodes, seed=eval_seed)
@@ -266,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(random_row, args.env, args.episodes, args.eval_seed)]
         futures += [pool.submit(run_one, v, args.env, s, args.timesteps, args.episodes, args.eval_seed, str(runs_dir),
-                                hp_files[v]) for v in variants for s in seeds]
+                                hp_files[v], os.getpid()) for v in variants for s in seeds]
         for fut in as_completed(futures):
             row = fut.result()
             rows.append(row)
