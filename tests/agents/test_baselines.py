@@ -92,3 +92,18 @@ def test_evaluate_runs_a_baseline_by_name_as_the_leaderboard_does() -> None:
     by_board = run_episode("CarbonCPN-Tiny-v0", "pfs", 1003)
     assert by_cli["objective_usd"]["mean"] == pytest.approx(by_board.objective_usd, rel=1e-12)
     assert by_cli["invalid_actions"]["mean"] == 0.0
+
+
+def test_agents_package_exports_load_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, carbon_cpn.agents as a; assert 'torch' not in sys.modules; "
+            "from carbon_cpn.agents import Rainbow, DoubleDQN, MaskablePPOAgent; "
+            "print(Rainbow.__name__, DoubleDQN.__name__, MaskablePPOAgent.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["Rainbow", "DoubleDQN", "MaskablePPOAgent"]
+    import carbon_cpn.agents as agents
+
+    with pytest.raises(AttributeError, match="Rainbo"):
+        agents.Rainbo  # noqa: B018
