@@ -39,7 +39,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -211,6 +210,20 @@ def learning_curves(runs_dir: Path, variants: list[str], seeds: list[int], path:
     tmp.replace(path)
 
 
+def save_for_inference(src: Path, dst: Path) -> None:
+    """Save the model at ``src`` to ``dst`` (atomically) with an empty optimizer state: the
+    optimizer's moments are as large as the network and only matter to go on training (from
+    the run's own checkpoint); loading, predicting and evaluating are unchanged."""
+    from carbon_cpn.agents.registry import load_algorithm
+
+    model = load_algorithm(src, device="cpu")
+    opt = model.policy.optimizer
+    model.policy.optimizer = type(opt)([q for g in opt.param_groups for q in g["params"]], **opt.defaults)
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.tmp.zip")
+    model.save(tmp)
+    tmp.replace(dst)
+
+
 def keep_best(rows: list[dict[str, Any]], variants: list[str], models_out: Path) -> list[str]:
     """Copy the final model (and run.json) of each variant's best seed to ``models_out/<variant>/``."""
     kept = []
@@ -222,8 +235,7 @@ def keep_best(rows: list[dict[str, Any]], variants: list[str], models_out: Path)
         src = Path(best["model"])
         dst = models_out / v
         dst.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst / ".final_model.zip.tmp")
-        (dst / ".final_model.zip.tmp").replace(dst / "final_model.zip")
+        save_for_inference(src, dst / "final_model.zip")
         if (src.parent / "run.json").is_file():
             run = json.loads((src.parent / "run.json").read_text())
             run["selected"] = {"seed": best["seed"], "by": "lowest mean objective on the evaluation seeds",
