@@ -162,20 +162,18 @@ class PlanLedger:
         planned work (its own reservation excluded) over the intervals it would run."""
         h = view.head
         assert h is not None
-        own = self._own.get(task)
-        out = np.zeros(self.capacity.shape, dtype=bool)
         t0 = view.interval
-        for n in range(self.capacity.shape[0]):
-            for r in (0, 1):
-                k = self.steps(float(h.run_time_h[n, r]))
-                load = self.busy[t0:t0 + k, n, r] + self.reserved[t0:t0 + k, n, r]
-                if own is not None and own[0] == n and own[1] == r:
-                    lo, hi = max(own[2], t0), min(own[2] + own[3], t0 + k)
-                    if hi > lo:
-                        load = load.copy()
-                        load[lo - t0:hi - t0] -= own[4]
-                out[n, r] = bool(np.all(load + h.units <= self.capacity[n, r]))
-        return out
+        load = self.busy[t0:] + self.reserved[t0:]  # [t, node, resource], a copy
+        own = self._own.get(task)
+        if own is not None:
+            n, r, start, k, u = own
+            load[max(start - t0, 0):max(start + k - t0, 0), n, r] -= u
+        # Peak load over the first k[n, r] intervals of each placement's run.
+        peak = np.maximum.accumulate(load, axis=0)
+        k = np.ceil(np.asarray(h.run_time_h, dtype=float) / self.interval_h - 1e-9).astype(np.int64)
+        last = np.clip(k, 1, peak.shape[0]) - 1
+        worst = np.take_along_axis(peak, last[None, :, :], axis=0)[0]
+        return worst + h.units <= self.capacity
 
 
 class OraclePolicy(HeuristicPolicy):
