@@ -23,7 +23,7 @@ will hold, interval by interval. For the head sub-task:
   for every planned start starves newly released work of decisions (seed 1000: -$266k
   waiting, -$341k starting early);
 * planned, its start reached or passed: its planned placement if the mask allows it and the
-  job stays on time (``baselines.on_time``); else the least-energy placement that keeps the
+  job stays on time (``heuristic_base.on_time``); else the least-energy placement that keeps the
   job on time and collides with nothing (a fallback); else, late, any on-time placement;
 * of a job the plan misses or leaves out: placed on the least-energy placement that keeps it
   on time and collides with no placed or planned work, else deferred (while the queue is full,
@@ -42,8 +42,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from carbon_cpn.agents.baselines import (BASELINES, HeuristicPolicy, argmin_feasible, energy_mwh, make_policy, on_time,
-                                         placements)
+from carbon_cpn.agents.heuristic_base import HeuristicPolicy, argmin_feasible, energy_mwh, on_time, placements
+from carbon_cpn.agents.heuristic_rules import HEURISTICS
 from carbon_cpn.agents.rehearsal import RehearsalError, rehearse_schedule
 from carbon_cpn.envs.cpn import job_values_usd
 from carbon_cpn.envs.views import SchedulerView
@@ -187,9 +187,8 @@ class OraclePolicy(HeuristicPolicy):
         super().__init__(env, seed)
         if not (math.isfinite(time_limit_s) and time_limit_s > 0):
             raise ValueError(f"time_limit_s={time_limit_s!r}: expected seconds > 0")
-        if warm_start is not None and (warm_start not in BASELINES or warm_start == "oracle"):
-            raise ValueError(f"warm_start={warm_start!r}: expected None or a heuristic of "
-                             f"{sorted(set(BASELINES) - {'oracle'})}")
+        if warm_start is not None and warm_start not in HEURISTICS:
+            raise ValueError(f"warm_start={warm_start!r}: expected None or a heuristic of {sorted(HEURISTICS)}")
         self.warm_start = warm_start
         self.time_limit_s = time_limit_s
         self.mip_rel_gap = mip_rel_gap
@@ -218,7 +217,7 @@ class OraclePolicy(HeuristicPolicy):
         if self.warm_start is not None:
             name, seed = self.warm_start, self.seed
             try:
-                incumbent = rehearse_schedule(self.env, lambda e: make_policy(name, e, seed))
+                incumbent = rehearse_schedule(self.env, lambda e: HEURISTICS[name](e, seed))
             except RehearsalError as exc:
                 warnings.warn(f"oracle: no warm start from {name!r}: {exc}", RuntimeWarning, stacklevel=2)
         self.warm_start_tasks = -1 if incumbent is None else len(incumbent)
@@ -237,10 +236,10 @@ class OraclePolicy(HeuristicPolicy):
         """Book placement ``a`` of the head in the ledger and return it."""
         h = view.head
         assert h is not None and self.ledger is not None
-        if a != self.defer_action:
-            n, r = divmod(a, 2)
+        c = self.codec.decode(a)
+        if c is not None:
             self.ledger.release(h.task)
-            self.ledger.occupy(n, r, view.interval, float(h.run_time_h[n, r]), h.units)
+            self.ledger.occupy(c.node, c.resource, view.interval, float(h.run_time_h[c.node, c.resource]), h.units)
         return a
 
     def act(self, view: SchedulerView) -> int:
@@ -253,7 +252,7 @@ class OraclePolicy(HeuristicPolicy):
         keeps = on_time(view).ravel()
         energy = energy_mwh(view)
         if pl is not None:
-            a = 2 * pl.node + pl.resource
+            a = self.codec.encode(pl.node, pl.resource)
             if view.interval < pl.start:
                 # Early, where the planned placement is free all along: a shorter queue leaves
                 # the env's decisions per interval to the work that needs them.

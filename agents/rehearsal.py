@@ -52,14 +52,13 @@ def rehearse_schedule(env: gym.Env, make: Callable[[gym.Env], Any]) -> dict[int,
         policy = make(copy)
         done = False
         schedule: dict[int, Placement] = {}
-        defer = int(c.n_actions) - 1
         while not done:
             task, interval, mask = int(c.head_task), int(c.t), c.action_masks()
             a, _ = policy.predict(obs, deterministic=True)
             a = int(np.asarray(a).reshape(-1)[0])
-            if a != defer and task >= 0 and mask[a]:
-                node, res = divmod(a, 2)
-                schedule[task] = Placement(node=int(node), resource=int(res), start=interval)
+            choice = c.codec.decode(a, c.head_preference())
+            if choice is not None and task >= 0 and mask[a]:
+                schedule[task] = Placement(node=choice.node, resource=choice.resource, start=interval)
             obs, _, term, trunc, _ = copy.step(a)
             done = term or trunc
         return schedule

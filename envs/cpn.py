@@ -44,8 +44,18 @@ class IntervalCompute:
     revenue_usd: float
     #: Jobs whose deadline passed unfinished in the interval.
     deadline_misses: int
-    n_completed: int
-    n_failed: int
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """The compute side's job statistics at the end of (or during) an episode."""
+
+    arrived: int
+    completed: int
+    failed: int
+    pending: int
+    mean_tardiness_s: float  # over jobs completed or failed
+    qos_violation_rate: float  # high-QoS jobs failed / high-QoS jobs completed or failed
 
 
 def job_values_usd(batch: JobBatch, workload: WorkloadConfig) -> np.ndarray:
@@ -116,7 +126,6 @@ class CPNState:
         self.j_crit = np.zeros(jcap)
         self.free = self.capacity.copy()  # [node, res]
         self.ready: deque[int] = deque()
-        self.revenue_total = 0.0
 
     def _grow_tasks(self, need: int) -> None:
         cap = self.t_job.size
@@ -214,7 +223,6 @@ class CPNState:
         # next interval).
         fin = run[self.t_end[run] <= t1 + 1e-9]
         revenue = 0.0
-        n_completed = n_failed = 0
         finished_late_unbooked = np.zeros(0, dtype=np.int64)
         if fin.size:
             self.t_status[fin] = DONE
@@ -242,7 +250,6 @@ class CPNState:
             finished_late_unbooked = late[~self.j_late[late]]
             self.j_late[finished_late_unbooked] = True
             revenue = float(self.j_value[ok].sum())
-            n_completed, n_failed = int(ok.size), int(late.size)
 
         # Deadlines passing unfinished; drops after the grace period.
         m = self.n_jobs
@@ -260,12 +267,8 @@ class CPNState:
             dropped_jobs[drop] = True
             unstarted = np.flatnonzero(dropped_jobs[self.t_job[:n]] & ((status == WAITING) | (status == READY)))
             self.t_status[unstarted] = DROPPED
-            n_failed += int(drop.size)
-        self.revenue_total += revenue
-        return IntervalCompute(
-            node_power_mw=power, utilization=util, revenue_usd=revenue, deadline_misses=int(newly_late.size),
-            n_completed=n_completed, n_failed=n_failed,
-        )
+        return IntervalCompute(node_power_mw=power, utilization=util, revenue_usd=revenue,
+                               deadline_misses=int(newly_late.size))
 
     def settle_unfinished(self) -> int:
         """End of the episode: every job not finished on time whose miss is not booked yet is
@@ -286,6 +289,27 @@ class CPNState:
             "pending": int(np.sum(st == ACTIVE)),
         }
 
+    def job_summary(self) -> JobSummary:
+        """Job counts, mean tardiness and the QoS violation rate of the episode so far."""
+        m = self.n_jobs
+        st = self.j_status[:m]
+        final = st != ACTIVE
+        c = self.job_counts()
+        high_final = final & self.j_high[:m]
+        high_missed = high_final & (st == FAILED)
+        return JobSummary(
+            arrived=c["arrived"], completed=c["completed"], failed=c["failed"], pending=c["pending"],
+            mean_tardiness_s=float(self.j_tardiness[:m][final].mean() * 3600.0) if final.any() else 0.0,
+            qos_violation_rate=float(high_missed.sum() / high_final.sum()) if high_final.any() else 0.0,
+        )
+
+    def take_ready(self) -> np.ndarray:
+        """The sub-tasks released since the last call (arrived roots and freed successors), in
+        release order; the release list is emptied."""
+        out = np.fromiter(self.ready, dtype=np.int64, count=len(self.ready))
+        self.ready.clear()
+        return out
+
     def allocated(self) -> np.ndarray:
         """Servers held by running sub-tasks, ``[node, resource]`` (for invariant checks)."""
         n = self.n_tasks
@@ -295,5 +319,5 @@ class CPNState:
         return out
 
 
-__all__ = ["ACTIVE", "COMPLETED", "CPU", "CPNState", "DONE", "DROPPED", "FAILED", "GPU", "IntervalCompute", "READY",
+__all__ = ["ACTIVE", "COMPLETED", "CPU", "CPNState", "DONE", "DROPPED", "FAILED", "GPU", "IntervalCompute", "JobSummary", "READY",
            "RUNNING", "WAITING"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from carbon_cpn.envs.cpn_env import CarbonCPNEnv
+
+def _last_record(env: Any) -> dict[str, Any] | None:
+    last = env.ledger.last
+    return None if last is None else last.record()
 
 
-def render_ansi(env: CarbonCPNEnv) -> str:
-    rec = env._last
+def render_ansi(env: Any) -> str:
+    """A text summary of a :class:`~carbon_cpn.envs.cosim_env.CoSimEnv`'s last interval."""
+    rec = _last_record(env)
     lines = [f"day {env.day}  t={env.now_h:6.2f} h  interval {env.t}/{env.n_intervals}  head task {env.head_task}"]
     if rec is None:
         return lines[0] + "\n(no interval dispatched yet)\n"
@@ -34,13 +37,14 @@ def render_ansi(env: CarbonCPNEnv) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_rgb(env: CarbonCPNEnv) -> np.ndarray:
+def render_rgb(env: Any) -> np.ndarray:
+    """A dashboard image of a :class:`~carbon_cpn.envs.cosim_env.CoSimEnv`'s last interval."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    rec = env._last
+    rec = _last_record(env)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=80)
     names = [nd.name for nd in env.cfg.cpn.nodes]
     x = np.arange(len(names))

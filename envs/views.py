@@ -4,21 +4,18 @@ Baselines that need more than the observation vector get the env's structured st
 ``env.unwrapped.scheduler_view()`` (a :class:`SchedulerView`), never through private fields.
 The oracle gets the whole episode ahead of time through ``env.unwrapped.foresight()`` (a
 :class:`Foresight`): job arrivals do not depend on the agent's actions, so drawing them from a
-copy of the env's generator gives exactly the jobs the episode will see.
+copy of the arrival stream (``carbon_cpn.envs.streams``) gives exactly the jobs the episode will see.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from carbon_cpn.envs.workload import JobBatch
-
-if TYPE_CHECKING:  # pragma: no cover
-    from carbon_cpn.envs.cpn_env import CarbonCPNEnv
+from carbon_cpn.optim.grid import GridModel
 
 
 @dataclass(frozen=True)
@@ -85,15 +82,15 @@ class Foresight:
     first_job: np.ndarray  # [t]
 
 
-def nearest_node_of_farms(env: CarbonCPNEnv) -> np.ndarray:
-    """For each renewable farm, the CPN node closest to it in branch hops (ties: lower index)."""
-    g = env.grid
+def nearest_node_of_farms(g: GridModel, node_bus: np.ndarray) -> np.ndarray:
+    """For each renewable farm, the CPN node (at bus positions ``node_bus``) closest to it in
+    branch hops (ties: lower index)."""
     n = g.n_node
     adj = [[] for _ in range(n)]
     for f, t in zip(g.branch_from, g.branch_to):
         adj[int(f)].append(int(t))
         adj[int(t)].append(int(f))
-    node_elec = g.bus_node[env.node_bus]
+    node_elec = g.bus_node[node_bus]
 
     def hops_from(src: int) -> np.ndarray:
         dist = np.full(n, np.iinfo(np.int64).max)
@@ -116,7 +113,8 @@ def nearest_node_of_farms(env: CarbonCPNEnv) -> np.ndarray:
     return out
 
 
-def scheduler_view(env: CarbonCPNEnv) -> SchedulerView:
+def scheduler_view(env: Any) -> SchedulerView:
+    """The view of a :class:`~carbon_cpn.envs.cosim_env.CoSimEnv` (its public state only)."""
     cpn = env.cpn
     head = None
     if env.head_task >= 0:
@@ -140,27 +138,31 @@ def scheduler_view(env: CarbonCPNEnv) -> SchedulerView:
         row = min(int((env.now_h % 24.0) / 24.0 * steps), steps - 1)
         da_lmp = np.asarray(lmp)[row, env.node_bus].copy()
         da_mci = np.asarray(mci)[row, env.node_bus].copy()
+    last = env.ledger.last
+    if last is None:  # before the first interval
+        lmp, mci, power = np.zeros(env.n_nodes), np.zeros(env.n_nodes), cpn.idle_mw
+    else:
+        lmp, mci, power = last.node_lmp_usd_per_mwh, last.node_mci_kg_per_mwh, last.node_power_mw
     return SchedulerView(
         now_h=env.now_h, hour_of_day=env.now_h % 24.0, interval=env.t, n_intervals=env.n_intervals,
         interval_h=env.interval_h, head=head, action_mask=env.action_masks(), free_servers=cpn.free.copy(),
         capacity_servers=cpn.capacity.copy(), node_bus=env.grid.bus_ids[env.node_bus].copy(),
-        node_lmp_usd_per_mwh=env._lmp_node.copy(), node_mci_kg_per_mwh=env._mci_node.copy(),
-        node_power_mw=np.asarray(env._power_node).copy(), node_idle_mw=cpn.idle_mw.copy(),
+        node_lmp_usd_per_mwh=np.array(lmp, dtype=float), node_mci_kg_per_mwh=np.array(mci, dtype=float),
+        node_power_mw=np.array(power, dtype=float), node_idle_mw=cpn.idle_mw.copy(),
         node_mw_per_busy_server=cpn.dyn_mw_per_server.copy(), node_pue=cpn.pue.copy(), node_speed=cpn.speed.copy(),
         node_local_res_mw_next=local, res_avail_mw_next=avail,
-        queue_length=len(env._pending) + len(env._deferred) + (1 if head is not None else 0),
+        queue_length=len(env.queue),
         day_ahead_lmp_usd_per_mwh=da_lmp, day_ahead_mci_kg_per_mwh=da_mci,
     )
 
 
-def foresight(env: CarbonCPNEnv) -> Foresight:
-    """All arrivals of the episode, drawn from a copy of the env's generator taken at reset.
-
-    The env draws from its generator only to pick the day and, once per interval, the jobs
-    that arrive; so replaying the copy gives exactly the jobs the episode sees, whatever the
+def foresight(env: Any) -> Foresight:
+    """All arrivals of the episode of a :class:`~carbon_cpn.envs.cosim_env.CoSimEnv`, drawn
+    from a copy of its arrival stream taken at reset (``carbon_cpn.envs.streams``): nothing else
+    draws from that stream, so the copy gives exactly the jobs the episode sees, whatever the
     agent does. Callable at any point of the episode.
     """
-    rng = copy.deepcopy(env._rng_at_start)
+    rng = env.streams.arrivals_replay()
     batches: list[JobBatch | None] = []
     first_task, first_job = [], []
     nt = nj = 0

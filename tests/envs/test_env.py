@@ -11,7 +11,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import carbon_cpn
 from carbon_cpn.envs.config import ScenarioError
 from carbon_cpn.envs.cpn import COMPLETED, FAILED, RUNNING
-from carbon_cpn.envs.cpn_env import OBJECTIVE_TERMS, TSCO_TERMS, CarbonCPNEnv
+from carbon_cpn.envs.cpn_env import CarbonCPNEnv
+from carbon_cpn.envs.rewards import OBJECTIVE_TERMS, TSCO_TERMS
 from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
 
 
