@@ -36,12 +36,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+from carbon_cpn.atomic_io import atomic_save_figure, atomic_write_text
 
 
 def _float_list(text: str) -> list[float]:
@@ -107,7 +102,7 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
         model = Path(res.model_path)
     row = evaluate_row("lyapunov", str(model), env_id, episodes, eval_seed, budget, v, fraction, seed)
     row["queue_tco2"] = queue_trajectory(str(model), env_id, eval_seed, budget, v)
-    _atomic_write(done, json.dumps(row))
+    atomic_write_text(done, json.dumps(row))
     return row
 
 
@@ -165,10 +160,8 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_save_figure(fig, path, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         base = json.loads(base_file.read_text())
     else:
         base = evaluate_row("unconstrained", args.base, args.env, args.episodes, args.eval_seed, None, None, None, "base")
-        _atomic_write(base_file, json.dumps(base))
+        atomic_write_text(base_file, json.dumps(base))
     e0 = float(base["cpn_emissions_tco2_mean"])
     print(f"unconstrained agent: E0 = {e0:.1f} t CO2 per episode, objective ${base['objective_usd_mean']:,.0f}", flush=True)
     rows: list[dict[str, Any]] = [base]
@@ -216,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
-            _atomic_write(out.with_suffix(".csv"), buf.getvalue())
-            _atomic_write(out.with_suffix(".md"), markdown(rows, e0, args.env, args.episodes, args.eval_seed))
+            atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
+            atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, args.env, args.episodes, args.eval_seed))
     plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo})")
     print(out.with_suffix(".md").read_text())
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 import carbon_cpn  # noqa: F401
 from carbon_cpn.agents.baselines import make_policy
+from carbon_cpn.atomic_io import atomic_write_text
 
 HIGH_LMP_USD_PER_MWH = 1000.0
 SEASONS = (("winter", (334, 365), (0, 59)), ("spring", (59, 151)), ("summer", (151, 243)), ("autumn", (243, 334)))
@@ -83,12 +83,6 @@ def tables(rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--env", default="CarbonCPN-v0")
@@ -113,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
     w.writeheader()
     w.writerows(rows)
-    _atomic(a.out.with_suffix(".csv"), buf.getvalue())
-    _atomic(a.out.with_suffix(".md"), f"# Load shedding of {a.env} over {len(days)} days\n\n"
+    atomic_write_text(a.out.with_suffix(".csv"), buf.getvalue())
+    atomic_write_text(a.out.with_suffix(".md"), f"# Load shedding of {a.env} over {len(days)} days\n\n"
             f"`python benchmarks/shed_check.py --days {a.days} --env {a.env}`\n\n" + text)
     return 0
 

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from carbon_cpn.atomic_io import atomic_path, atomic_save_figure, atomic_write_text
+
 ALGOS = ("dqn", "double_dqn", "dueling_dqn", "rainbow", "maskable_ppo")
 DQN_FAMILY = ("dqn", "double_dqn", "dueling_dqn", "rainbow")
 RAINBOW_PARTS = {"double": {"double": False}, "dueling": {"dueling": False}, "prioritized": {"prioritized": False},
@@ -87,15 +89,8 @@ def write_hyperparams(variant: str, env_id: str, extra: dict[str, Any], runs_dir
         else:
             hp[k] = v
     path = runs_dir / f"{variant}.yml"
-    _atomic_write(path, yaml.safe_dump({env_id: hp}, sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump({env_id: hp}, sort_keys=False))
     return path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 class Stopped(RuntimeError):
@@ -132,7 +127,7 @@ def run_one(variant: str, env_id: str, seed: int, timesteps: int, episodes: int,
                            "train_steps_per_s": steps_per_s, "model": str(model)}
     for m in METRICS:
         row[f"{m}_mean"], row[f"{m}_std"] = result[m]["mean"], result[m]["std"]
-    _atomic_write(done, json.dumps(row, indent=1))
+    atomic_write_text(done, json.dumps(row, indent=1))
     return row
 
 
@@ -204,10 +199,8 @@ def learning_curves(runs_dir: Path, variants: list[str], seeds: list[int], path:
     axes[0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_save_figure(fig, path, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def save_for_inference(src: Path, dst: Path) -> None:
@@ -219,9 +212,8 @@ def save_for_inference(src: Path, dst: Path) -> None:
     model = load_algorithm(src, device="cpu")
     opt = model.policy.optimizer
     model.policy.optimizer = type(opt)([q for g in opt.param_groups for q in g["params"]], **opt.defaults)
-    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.tmp.zip")
-    model.save(tmp)
-    tmp.replace(dst)
+    with atomic_path(dst) as tmp:
+        model.save(tmp)
 
 
 def keep_best(rows: list[dict[str, Any]], variants: list[str], models_out: Path) -> list[str]:
@@ -240,7 +232,7 @@ def keep_best(rows: list[dict[str, Any]], variants: list[str], models_out: Path)
             run = json.loads((src.parent / "run.json").read_text())
             run["selected"] = {"seed": best["seed"], "by": "lowest mean objective on the evaluation seeds",
                                "objective_usd_mean": best["objective_usd_mean"]}
-            _atomic_write(dst / "run.json", json.dumps(run, indent=2, default=str))
+            atomic_write_text(dst / "run.json", json.dumps(run, indent=2, default=str))
         kept.append(f"{v}: seed {best['seed']}")
     return kept
 
@@ -301,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             w = csv.DictWriter(buf, fieldnames=list(rows[-1]))
             w.writeheader()
             w.writerows(rows)
-            _atomic_write(out.with_suffix(".csv"), buf.getvalue())
-            _atomic_write(out.with_suffix(".md"), markdown(rows, args.env, args.episodes, args.eval_seed, variants))
+            atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
+            atomic_write_text(out.with_suffix(".md"), markdown(rows, args.env, args.episodes, args.eval_seed, variants))
     learning_curves(runs_dir, variants, seeds, out.with_name(out.name + "_curves.png"),
                     f"{args.env}: greedy evaluation during training")
     if args.models_out:

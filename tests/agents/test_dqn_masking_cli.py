@@ -3,7 +3,6 @@ CLI; invalid_actions in evaluate --json (issue #14)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import gymnasium as gym
@@ -14,7 +13,6 @@ import yaml
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from carbon_cpn.agents.cli_commands import add_evaluate_parser, add_train_parser
 from carbon_cpn.agents.dqn import VanillaDQN
 from carbon_cpn.agents.evaluate import make_env, model_policy, run_episodes
 from carbon_cpn.agents.hyperparams import load_hyperparams
@@ -22,18 +20,11 @@ from carbon_cpn.agents.maskable_ppo import MaskablePPOAgent
 from carbon_cpn.agents.rainbow import Rainbow
 from carbon_cpn.agents.registry import load_algorithm, saved_class
 from carbon_cpn.agents.train import train
+from carbon_cpn.cli import build_parser
 from dqn_toy_envs import InvalidActionCounter, MaskedCountingEnv, counting_mask
 
 th.set_num_threads(1)
 ENV = "CarbonCPN-Tiny-v0"
-
-
-def _parser():
-    p = argparse.ArgumentParser(prog="carbon-cpn")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    return p
 
 
 def _agent(algo: str, env, use_masking: bool = True):
@@ -74,7 +65,7 @@ def test_maskable_ppo_trains_saves_and_evaluates_through_the_cli(tmp_path, capsy
                                         "n_epochs": 2, "policy_kwargs": {"net_arch": [32, 32]}, "ent_coef": "1e-2",
                                         "eval_freq": 128, "eval_episodes": 1, "checkpoint_freq": 0}}))
     out = tmp_path / "ppo"
-    args = _parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "128", "--seed", "0",
+    args = build_parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "128", "--seed", "0",
                                  "--hyperparams", str(hp), "--out", str(out), "--no-progress"])
     assert args.func(args) == 0
     assert json.loads((out / "run.json").read_text())["use_masking"] is True
@@ -83,13 +74,13 @@ def test_maskable_ppo_trains_saves_and_evaluates_through_the_cli(tmp_path, capsy
     evals = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
     assert evals and evals[-1]["invalid_actions"]["mean"] == 0.0
     capsys.readouterr()
-    args = _parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
+    args = build_parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
                                  "--episodes", "1", "--seed", "3", "--json"])
     assert args.func(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["invalid_actions"] == {"mean": 0.0, "std": 0.0} and "episode_return" in result
     # MaskablePPO is the masked reference: no unmasked variant.
-    args = _parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
+    args = build_parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
                                  "--hyperparams", str(hp), "--out", str(tmp_path / "x"), "--no-masking", "--no-progress"])
     assert args.func(args) == 2
     assert "use_masking=False: algo='maskable_ppo' always masks" in capsys.readouterr().err
@@ -108,13 +99,13 @@ def test_no_masking_flag_recorded_evaluated_and_checked_on_resume(tmp_path, caps
                                         "buffer_size": 2000, "policy_kwargs": {"net_arch": [16]},
                                         "eval_freq": 0, "checkpoint_freq": 0}}))
     out = tmp_path / "dqn"
-    args = _parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "100", "--hyperparams", str(hp),
+    args = build_parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "100", "--hyperparams", str(hp),
                                  "--out", str(out), "--no-masking", "--no-progress"])
     assert args.func(args) == 0
     assert json.loads((out / "run.json").read_text())["use_masking"] is False
     assert load_algorithm(out / "final_model.zip", device="cpu").use_masking is False
     capsys.readouterr()
-    args = _parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
+    args = build_parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
                                  "--episodes", "1", "--json"])
     assert args.func(args) == 0
     result = json.loads(capsys.readouterr().out)
@@ -154,7 +145,7 @@ def test_subprocess_envs_train_with_masks_and_match_in_process_envs(tmp_path):
     results = []
     for kind in ("dummy", "subproc"):
         out = tmp_path / kind
-        args = _parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "300", "--seed", "3",
+        args = build_parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "300", "--seed", "3",
                                      "--hyperparams", str(hp), "--out", str(out), "--no-progress", "--vec-env", kind])
         assert args.func(args) == 0
         results.append(evaluate(str(out / "final_model.zip"), ENV, episodes=1, seed=11))

@@ -3,7 +3,6 @@ hand-computed one-step and n-step targets, the prioritized buffer, save/load and
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
@@ -16,7 +15,6 @@ from stable_baselines3.common.buffers import NStepReplayBuffer
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from carbon_cpn.agents.buffers import PrioritizedNStepReplayBuffer
-from carbon_cpn.agents.cli_commands import add_train_parser
 from carbon_cpn.agents.double_dqn import DoubleDQN
 from carbon_cpn.agents.dqn import VanillaDQN
 from carbon_cpn.agents.evaluate import make_env
@@ -26,6 +24,7 @@ from carbon_cpn.agents.masking import NEXT_MASK_KEY
 from carbon_cpn.agents.rainbow import Rainbow, estimate_return_range
 from carbon_cpn.agents.registry import load_algorithm
 from carbon_cpn.agents.smdp import ELAPSED_KEY
+from carbon_cpn.cli import build_parser
 from dqn_toy_envs import CountingEnv, TwoStateEnv
 
 th.set_num_threads(1)
@@ -340,12 +339,6 @@ def test_tiny_env_reports_elapsed_hours():
 ENV = "CarbonCPN-Tiny-v0"
 
 
-def _parser():
-    p = argparse.ArgumentParser(prog="carbon-cpn")
-    add_train_parser(p.add_subparsers(dest="command", required=True))
-    return p
-
-
 def test_cli_and_yaml(tmp_path, capsys):
     hp = tmp_path / "hp.yml"
     hp.write_text(yaml.safe_dump({ENV: {"policy": "MlpPolicy", "learning_starts": 60, "batch_size": 8,
@@ -353,27 +346,27 @@ def test_cli_and_yaml(tmp_path, capsys):
                                         "gamma_per_hour": "8e-1", "eval_freq": 0, "checkpoint_freq": 0}}))
     assert load_hyperparams("dqn", ENV, hp)["gamma_per_hour"] == 0.8  # YAML's 8e-1 string read as a number
     out = tmp_path / "run"
-    args = _parser().parse_args(["train", "--algo", "double_dqn", "--env", ENV, "--timesteps", "100", "--hyperparams",
+    args = build_parser().parse_args(["train", "--algo", "double_dqn", "--env", ENV, "--timesteps", "100", "--hyperparams",
                                  str(hp), "--out", str(out), "--gamma-per-hour", "0.9", "--no-progress"])
     assert args.func(args) == 0
     assert json.loads((out / "run.json").read_text())["gamma_per_hour"] == 0.9  # the flag overrides the file
     assert load_algorithm(out / "final_model.zip", device="cpu").gamma_per_hour == 0.9
     capsys.readouterr()
     # MaskablePPO refuses it, from the flag or from the file.
-    args = _parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
+    args = build_parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
                                  "--out", str(tmp_path / "p"), "--gamma-per-hour", "0.9", "--no-progress"])
     assert args.func(args) == 2
     assert "gamma_per_hour=0.9: algo='maskable_ppo' does not discount by simulated time" in capsys.readouterr().err
-    args = _parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
+    args = build_parser().parse_args(["train", "--algo", "maskable_ppo", "--env", ENV, "--timesteps", "64",
                                  "--hyperparams", str(hp), "--out", str(tmp_path / "p"), "--no-progress"])
     assert args.func(args) == 2
     assert "gamma_per_hour (discounting by simulated time) is implemented for the DQN family" in capsys.readouterr().err
     # Out-of-range values: argparse (exit 2) and the file (ValueError naming the value).
     with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(["train", "--algo", "dqn", "--gamma-per-hour", "1.5"])
+        build_parser().parse_args(["train", "--algo", "dqn", "--gamma-per-hour", "1.5"])
     assert exc.value.code == 2
     hp.write_text(yaml.safe_dump({ENV: {"gamma_per_hour": 0}}))
-    args = _parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--hyperparams", str(hp),
+    args = build_parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--hyperparams", str(hp),
                                  "--out", str(tmp_path / "z"), "--no-progress"])
     assert args.func(args) == 2
     assert r"gamma_per_hour=0: expected None or a discount per simulated hour in (0, 1]" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -11,9 +10,9 @@ import pytest
 import yaml
 
 from carbon_cpn.agents.callbacks import StopFlag
-from carbon_cpn.agents.cli_commands import add_evaluate_parser, add_train_parser
 from carbon_cpn.agents.hyperparams import load_hyperparams
 from carbon_cpn.agents.train import _install_stop_handlers, train
+from carbon_cpn.cli import build_parser
 
 ENV = "CarbonCPN-Tiny-v0"
 
@@ -25,14 +24,6 @@ def _hp_file(tmp_path, algo_extra=None):
     f = tmp_path / "hp.yml"
     f.write_text(yaml.safe_dump(hp))
     return f
-
-
-def _parser():
-    p = argparse.ArgumentParser(prog="carbon-cpn")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    return p
 
 
 def test_train_checkpoint_resume_and_evaluate(tmp_path, capsys):
@@ -61,7 +52,7 @@ def test_train_checkpoint_resume_and_evaluate(tmp_path, capsys):
     assert {"train/mean_q", "train/loss", "eval/episode_return", "eval/total_cost_usd", "eval/job_success_rate"} <= tags
 
     # CLI evaluate on the final model, JSON output.
-    args = _parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
+    args = build_parser().parse_args(["evaluate", "--model", str(out / "final_model.zip"), "--env", ENV,
                                  "--episodes", "1", "--seed", "5", "--json"])
     assert args.func(args) == 0
     result = json.loads(capsys.readouterr().out)
@@ -72,7 +63,7 @@ def test_train_checkpoint_resume_and_evaluate(tmp_path, capsys):
 def test_rainbow_cli_train_with_lyapunov(tmp_path, capsys):
     hp = _hp_file(tmp_path, {"policy": "RainbowPolicy", "v_min": -100.0, "v_max": 300.0, "n_atoms": 11, "eval_freq": 0})
     out = tmp_path / "rb"
-    args = _parser().parse_args(["train", "--algo", "rainbow", "--env", ENV, "--timesteps", "300", "--seed", "2",
+    args = build_parser().parse_args(["train", "--algo", "rainbow", "--env", ENV, "--timesteps", "300", "--seed", "2",
                                  "--n-envs", "2", "--hyperparams", str(hp), "--out", str(out), "--no-progress",
                                  "--lyapunov-v", "0.5", "--carbon-budget", "100"])
     assert args.func(args) == 0
@@ -110,11 +101,11 @@ def test_bad_inputs_named(tmp_path, capsys):
         train("dqn", ENV, timesteps=10, out_dir=tmp_path, lyapunov_v=1.0)
     with pytest.raises(FileNotFoundError, match="resume"):
         train("dqn", ENV, timesteps=10, out_dir=tmp_path / "empty", resume=True)
-    args = _parser().parse_args(["evaluate", "--model", str(tmp_path / "missing.zip"), "--env", ENV])
+    args = build_parser().parse_args(["evaluate", "--model", str(tmp_path / "missing.zip"), "--env", ENV])
     assert args.func(args) == 2
     assert "missing.zip" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        _parser().parse_args(["train", "--algo", "a2c"])
+        build_parser().parse_args(["train", "--algo", "a2c"])
 
 
 def test_episode_metrics_reach_tensorboard(tmp_path):

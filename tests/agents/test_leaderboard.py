@@ -10,7 +10,8 @@ import numpy as np
 
 import pytest
 
-from carbon_cpn.agents.leaderboard import aggregate_scores, git_sha, main
+from carbon_cpn.agents.leaderboard import aggregate_scores, git_sha
+from carbon_cpn.cli import main
 
 
 def test_quick_leaderboard_writes_its_files(tmp_path: Path) -> None:
@@ -54,17 +55,17 @@ def test_git_sha_never_raises(tmp_path: Path) -> None:
 
 
 def test_episodes_stream_to_disk_and_a_killed_run_resumes(tmp_path: Path) -> None:
-    from carbon_cpn.agents.leaderboard import _run_tasks, read_stream, task_key
+    from carbon_cpn.agents.leaderboard import read_stream, run_tasks, task_key
 
     stream = tmp_path / "episodes.stream.jsonl"
     tasks = [("CarbonCPN-Tiny-v0", "random", 1000, None, 30.0), ("CarbonCPN-Tiny-v0", "pfs", 1000, None, 30.0)]
-    first = _run_tasks(tasks[:1], 1, lambda _: None, lambda r: "", stream)
+    first = run_tasks(tasks[:1], 1, lambda _: None, lambda r: "", stream)
     # A kill while writing leaves half a line: it is ignored and that episode runs again.
     with open(stream, "a") as f:
         f.write('{"key": "half')
     assert set(read_stream(stream)) == {task_key(tasks[0])}
     logs: list[str] = []
-    recs = _run_tasks(tasks, 1, logs.append, lambda r: f"ran {r.method}", stream)
+    recs = run_tasks(tasks, 1, logs.append, lambda r: f"ran {r.method}", stream)
     assert [r.method for r in recs] == ["random", "pfs"]
     assert recs[0] == first[0]  # read back, not re-run (same record, wall time included)
     assert logs[0].startswith("  resuming: 1 of 2") and logs[1:] == ["ran pfs"]

@@ -1,10 +1,14 @@
-"""The ``carbon-cpn`` command line."""
+"""``carbon-cpn dispatch-day`` (the scenario's grid dispatched over whole days, an hourly
+summary) and ``carbon-cpn plan`` (one day's day-ahead stochastic unit commitment, solved and
+written by ``carbon_cpn.envs.day_ahead.run_plan``)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from carbon_cpn.cli.arguments import day_of_year, n_analog_days, n_days, positive_float, positive_int
 
 
 def _cmd_dispatch_day(args: argparse.Namespace) -> int:
@@ -50,45 +54,37 @@ def _cmd_dispatch_day(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="carbon-cpn", description="Carbon-aware scheduling of Computing Power Networks.")
-    sub = p.add_subparsers(dest="command", required=True)
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from carbon_cpn.envs.day_ahead import run_plan
 
-    d = sub.add_parser("dispatch-day", help="dispatch the scenario's grid over a day and print a summary")
-    d.add_argument("--scenario", default="ieee30_5dc", help="shipped scenario name or path to a TOML file")
-    d.add_argument("--day", type=int, default=180, help="day of the profile year (0-364)")
-    d.add_argument("--days", type=int, default=1, help="number of days (1-7)")
-    d.set_defaults(func=_cmd_dispatch_day)
+    run_plan(args.scenario, args.day, args.scenarios, args.method, args.gap, args.workers, args.seed, args.out)
+    return 0
 
-    from carbon_cpn.agents.cli_commands import add_evaluate_parser, add_train_parser
-    from carbon_cpn.agents.leaderboard import add_leaderboard_parser
-    from carbon_cpn.envs.day_ahead import add_plan_parser
 
-    add_plan_parser(sub)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    add_leaderboard_parser(sub)
+def _add_scenario_day(p: argparse.ArgumentParser, scenario_help: str) -> None:
+    p.add_argument("--scenario", default="ieee30_5dc", help=scenario_help)
+    p.add_argument("--day", type=day_of_year, default=180, help="day of the profile year (0-364)")
+
+
+def add_dispatch_day_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``dispatch-day`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
+    p = subparsers.add_parser("dispatch-day", help="dispatch the scenario's grid over a day and print a summary")
+    _add_scenario_day(p, "shipped scenario name or path to a TOML file")
+    p.add_argument("--days", type=n_days, default=1, help="number of days (1-7)")
+    p.set_defaults(func=_cmd_dispatch_day)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if hasattr(args, "day") and not (0 <= args.day <= 364):
-        parser.error(f"--day={args.day}: expected a day in [0, 364]")
-    if hasattr(args, "days") and not (1 <= args.days <= 7):
-        parser.error(f"--days={args.days}: expected 1 to 7")
-    if hasattr(args, "scenarios") and not (1 <= args.scenarios <= 365):
-        parser.error(f"--scenarios={args.scenarios}: expected 1 to 365 (distinct analog days)")
-    from carbon_cpn.envs.config import ScenarioError
-    from carbon_cpn.optim.commitment import CommitmentError
-
-    try:
-        return int(args.func(args) or 0)
-    except (ScenarioError, CommitmentError) as exc:
-        print(f"carbon-cpn: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def add_plan_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``plan`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
+    p = subparsers.add_parser("plan", help="solve the day-ahead stochastic unit commitment of one day")
+    _add_scenario_day(p, "shipped scenario name or TOML path (these UC settings unless it has day-ahead settings "
+                         "of its own)")
+    p.add_argument("--scenarios", type=n_analog_days, default=5, help="number of renewable/load scenarios")
+    p.add_argument("--method", choices=["benders", "extensive"], default="benders")
+    p.add_argument("--gap", type=positive_float, default=1e-3, help="relative optimality gap")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes for the Benders subproblems")
+    p.add_argument("--seed", type=int, default=0, help="scenario draw seed")
+    p.add_argument("--out", type=Path, default=Path("plans"), help="output folder")
+    p.set_defaults(func=_cmd_plan)
+    return p

@@ -1,4 +1,4 @@
-"""``carbon-cpn train`` and ``carbon-cpn evaluate`` (issues #5, #14); wired into ``carbon_cpn.cli``.
+"""``carbon-cpn train`` and ``carbon-cpn evaluate`` (issues #5, #14).
 
     carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow|maskable_ppo --env ID --timesteps N
                      --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
@@ -23,30 +23,20 @@ import json
 import sys
 from typing import Any
 
-from carbon_cpn.agents.registry import ALGOS
+from carbon_cpn.cli.arguments import gamma_per_hour, positive_int
 
-
-def _positive_int(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
-    return v
-
-
-def _gamma_per_hour(text: str) -> float:
-    v = float(text)
-    if not (0.0 < v <= 1.0):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a discount per simulated hour in (0, 1]")
-    return v
+#: The baselines ``evaluate --model`` accepts by name (listed in its help).
+_BASELINE_NAMES = "pfs, ees, scas, rg_sched, co_opt, dc_frame, c3o_greedy, oracle"
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from carbon_cpn.agents.train import train
 
+    out = args.out if args.out is not None else f"runs/{args.algo}-{args.env}-{args.seed}"
     try:
         res = train(
             args.algo, args.env, timesteps=args.timesteps, seed=args.seed, n_envs=args.n_envs,
-            hyperparams_file=args.hyperparams, out_dir=args.out, lyapunov_v=args.lyapunov_v,
+            hyperparams_file=args.hyperparams, out_dir=out, lyapunov_v=args.lyapunov_v,
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
             use_masking=False if args.no_masking else None, gamma_per_hour=args.gamma_per_hour,
@@ -80,12 +70,14 @@ def _add_lyapunov(p: argparse.ArgumentParser) -> None:
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``train`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
+    from carbon_cpn.agents.registry import ALGOS
+
     p = subparsers.add_parser("train", help="train a DQN-family agent or MaskablePPO (TensorBoard logs, checkpoints)")
     p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="algorithm")
     p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
-    p.add_argument("--timesteps", type=_positive_int, default=None, help="total env steps (default: the file's n_timesteps)")
+    p.add_argument("--timesteps", type=positive_int, default=None, help="total env steps (default: the file's n_timesteps)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream")
-    p.add_argument("--n-envs", type=_positive_int, default=None, help="parallel envs (default: the file's n_envs or 1)")
+    p.add_argument("--n-envs", type=positive_int, default=None, help="parallel envs (default: the file's n_envs or 1)")
     p.add_argument("--vec-env", choices=("dummy", "subproc"), default="dummy",
                    help="with --n-envs > 1: envs stepped in the training process (dummy) or one process each (subproc)")
     p.add_argument("--hyperparams", default=None, help="YAML keyed by env id (default: the shipped <algo>.yml)")
@@ -93,30 +85,24 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--no-masking", action="store_true",
                    help="DQN family: ignore the env's action masks in acting and in the targets (ablation)")
-    p.add_argument("--gamma-per-hour", type=_gamma_per_hour, default=None,
+    p.add_argument("--gamma-per-hour", type=gamma_per_hour, default=None,
                    help="DQN family: discount per simulated hour, gamma_per_hour ** elapsed_h per transition "
                         "(default: the file's gamma_per_hour, else gamma per decision)")
     _add_lyapunov(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")
-    p.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads (default 1)")
-    p.set_defaults(func=_cmd_train_with_default_out)
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="SB3 verbosity (0, 1, 2)")
+    p.add_argument("--torch-threads", type=positive_int, default=1, help="torch.set_num_threads (default 1)")
+    p.set_defaults(func=_cmd_train)
     return p
-
-
-def _cmd_train_with_default_out(args: argparse.Namespace) -> int:
-    if args.out is None:
-        args.out = f"runs/{args.algo}-{args.env}-{args.seed}"
-    return _cmd_train(args)
 
 
 def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``evaluate`` on an ``argparse`` subparsers object; ``args.func(args)`` runs it."""
     p = subparsers.add_parser("evaluate", help="evaluate a saved agent (or 'random') on the episode metrics")
-    p.add_argument("--model", required=True, help="model .zip from carbon-cpn train, 'random' (uniform over feasible actions) or a baseline "
-                        "(pfs, ees, scas, rg_sched, co_opt, dc_frame, c3o_greedy, oracle)")
+    p.add_argument("--model", required=True, help="model .zip from carbon-cpn train, 'random' (uniform over feasible "
+                                                  f"actions) or a baseline ({_BASELINE_NAMES})")
     p.add_argument("--env", default="CarbonCPN-v0", help="registered env id")
-    p.add_argument("--episodes", type=_positive_int, default=3, help="episodes (episode i reset with seed + i)")
+    p.add_argument("--episodes", type=positive_int, default=3, help="episodes (episode i reset with seed + i)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_lyapunov(p)
