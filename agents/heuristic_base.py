@@ -5,7 +5,9 @@ Quantities shared by the rules, for the head sub-task placed on (node n, resourc
 
 * run time ``T[n, r]`` [h] = ``view.head.run_time_h`` (speed and resource slowdown included);
 * facility energy ``E[n, r] = units x node_mw_per_busy_server[n, r] x T[n, r]`` [MWh]
-  (tsco eq. 9's dynamic part times PUE; the idle part does not depend on the decision).
+  (the dynamic part of eq. 9 of "A Novel Hierarchical Co-Optimization Framework for
+  Coordinated Task Scheduling and Power Dispatch in Computing Power Networks" (Luo, Yang,
+  Huang, Dustdar; tsco) times PUE; the idle part does not depend on the decision).
 
 Per-placement arrays are ``[node, resource]``; the env's action codec
 (``env.unwrapped.codec``, :class:`carbon_cpn.envs.action_codec.NodeResourceCodec`) numbers the

@@ -1,9 +1,13 @@
 """Grid signals fixed before an episode, for the static and decoupled baselines (issue #6).
 
-* :func:`static_node_mci` — SCAS (c3o §4 baselines, "fixed carbon intensity values"): the
-  average marginal carbon intensity at each node's bus over grid-only dispatches of a few
-  reference days spread over the year. Computed once per scenario and never updated.
-* :func:`day_ahead_node_profile` — DC-Frame (tsco §V.B): "the power system operation is
+* :func:`static_node_mci` — SCAS (§4 baselines of "Carbon-Computing Coupling Optimization and
+  Green Scheduling System for Intelligent Computing Centers", Xie, Wei; c3o: "fixed carbon
+  intensity values"): the average marginal carbon intensity at each node's bus over grid-only
+  dispatches of a few reference days spread over the year. Computed once per scenario and never
+  updated.
+* :func:`day_ahead_node_profile` — DC-Frame (§V.B of "A Novel Hierarchical Co-Optimization
+  Framework for Coordinated Task Scheduling and Power Dispatch in Computing Power Networks",
+  Luo, Yang, Huang, Dustdar; tsco): "the power system operation is
   optimized first to generate a fixed 24-hour profile of electricity prices and carbon
   intensities". If the env's commitment source publishes a day-ahead profile (the unit-
   commitment plan of ``CarbonCPN-v0``) it is used; else (``CarbonCPN-AllOn-v0``, Tiny) the env's

@@ -1,5 +1,7 @@
-"""The Lyapunov carbon budget at work (tsco eq. 14): agents trained with the virtual carbon queue
-for budgets below the unconstrained agent's emissions (resumable).
+"""The Lyapunov carbon budget at work (eq. 14 of "A Novel Hierarchical Co-Optimization Framework
+for Coordinated Task Scheduling and Power Dispatch in Computing Power Networks", Luo, Yang,
+Huang, Dustdar; tsco): agents trained with the virtual carbon queue for budgets below the
+unconstrained agent's emissions (resumable).
 
     python benchmarks/carbon_budget.py --env CarbonCPN-v0 --algo dqn \
         --base runs/agents-v0/dqn-0/final_model.zip --fractions 0.9,0.8 --v 0.1,0.5,2 \
