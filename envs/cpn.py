@@ -5,7 +5,7 @@ interval update (:meth:`CPNState.advance`) is vectorized over tasks and jobs. Su
 without preemption from the decision time at the start of an interval; a sub-task whose
 predecessors finish during an interval joins the queue at the interval's end.
 
-Job life cycle (tsco §III.A.2 with hard deadlines):
+Job life cycle (§III.A.2 of "A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar; tsco below), with hard deadlines):
 
 * a job *completes* when its last sub-task finishes by the deadline (revenue is booked);
 * when the deadline passes first, the deadline penalty is booked and the job keeps running;

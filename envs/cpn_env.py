@@ -1,5 +1,8 @@
 """``CarbonCPN-v0``: a Computing Power Network scheduled on top of a dispatched power grid.
 
+Papers: tsco is "A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar; tsco below);
+c3o is "Carbon-Computing Coupling Optimization and Green Scheduling System for Intelligent Computing Centers" (Xie, Wei; c3o below).
+
 Description
 -----------
 Jobs (DAGs of sub-tasks, c3o Table 2 workload mix) arrive at a network of data centers that

@@ -1,5 +1,6 @@
 """Scenario configuration of the power grid: the case, its farms, batteries and line ratings
-(the ``[grid]`` table of a scenario file)."""
+(the ``[grid]`` table of a scenario file). tsco is "A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and
+Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Each :class:`ObsBlock` lists its fields with their meaning; a block may repeat a
 fields per node or per battery. :class:`ObsLayout` turns the table into offsets for a
 scenario's counts (``env.unwrapped.obs_layout``), writes the docstring table, and gives the
 index of every field, so the env fills the vector by name. The scale constants below are the
-only normalization literals.
+only normalization literals. tsco is "A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and
+Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Each function returns the interval's terms in dollars with the sign they take in the reward
 (before the scale); the env sums a step's intervals term by term and scales once
-(:func:`scale_terms`), so ``info["reward_terms"]`` always sums to the reward.
+(:func:`scale_terms`), so ``info["reward_terms"]`` always sums to the reward. tsco is
+"A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and
+Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Scenario configuration of an episode's rules: the reward, the episode's clock and the unit
-commitment source (the ``[reward]``, ``[episode]`` and ``[commitment]`` tables)."""
+commitment source (the ``[reward]``, ``[episode]`` and ``[commitment]`` tables). tsco is
+"A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and
+Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar)."""
 
 from __future__ import annotations
 

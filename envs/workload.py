@@ -1,6 +1,7 @@
-"""Job arrivals: Poisson with a daily cycle, DAG-shaped jobs of c3o Table 2 workload types.
+"""Job arrivals: Poisson with a daily cycle, DAG-shaped jobs of the workload types of Table 2
+of "Carbon-Computing Coupling Optimization and Green Scheduling System for Intelligent Computing Centers" (Xie, Wei; c3o below).
 
-Every draw comes from the generator passed in (the env's ``np_random``), so the same seed gives
+Every draw comes from the generator passed in (the env's arrival stream, ``carbon_cpn.envs.streams``), so the same seed gives
 the same jobs. A batch of jobs is returned as flat arrays of sub-tasks plus per-job arrays.
 """
 

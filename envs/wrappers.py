@@ -1,4 +1,5 @@
-"""``LyapunovCarbonQueue``: a virtual carbon queue that enforces a budget (tsco eq. 14).
+"""``LyapunovCarbonQueue``: a virtual carbon queue that enforces a budget (eq. 14 of
+"A Novel Hierarchical Co-Optimization Framework for Coordinated Task Scheduling and Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar; tsco below)).
 
     Q <- max(0, Q + Carbon_t - E_budget / T)
 
