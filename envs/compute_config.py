@@ -30,6 +30,8 @@ class NodeConfig:
     pue: float = 1.3
     #: Relative speed of this node's servers (work units per server-hour = speed).
     speed: float = 1.0
+    #: The region whose grid the node's bus belongs to (scenarios with ``[[regions]]``; else "").
+    region: str = ""
 
     def __post_init__(self) -> None:
         for k in ("cpu_units", "gpu_units"):

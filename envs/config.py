@@ -21,7 +21,7 @@ from typing import Any
 
 from carbon_cpn.envs.compute_config import QOS_CLASSES, CPNConfig, NodeConfig, WorkloadConfig, WorkloadType
 from carbon_cpn.envs.config_checks import ScenarioError, require
-from carbon_cpn.envs.grid_config import BatteryConfig, GridConfig, LineRating, RenewableConfig
+from carbon_cpn.envs.grid_config import BatteryConfig, GridConfig, LineRating, RegionConfig, RenewableConfig
 from carbon_cpn.envs.run_config import CommitmentConfig, EpisodeConfig, RewardConfig
 
 
@@ -34,6 +34,19 @@ class ScenarioConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     commitment: CommitmentConfig = field(default_factory=CommitmentConfig)
+    #: Regions with grids of their own; empty: the one grid of ``grid``.
+    regions: tuple[RegionConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [r.name for r in self.regions]
+        require(len(set(names)) == len(names), "regions.name", names, "unique region names")
+        allowed = set(names) if names else {""}
+        for nd in self.cpn.nodes:
+            require(nd.region in allowed, f"{nd.name}.region", nd.region,
+                    f"one of {sorted(allowed)}" if names else "'' (the scenario has no regions)")
+        if names:
+            require(self.commitment.mode == "all_on", "commitment.mode", self.commitment.mode,
+                    "'all_on' in a scenario with regions (their units are all available)")
 
     @property
     def grid_carbon_price_usd_per_t(self) -> float:
@@ -157,5 +170,5 @@ def load_scenario(scenario: str | Path | ScenarioConfig = "ieee30_5dc", **overri
 
 #: The configuration classes, importable from here as from their modules.
 __all__ = ["QOS_CLASSES", "BatteryConfig", "CPNConfig", "CommitmentConfig", "EpisodeConfig", "GridConfig", "LineRating",
-           "NodeConfig", "RenewableConfig", "RewardConfig", "ScenarioConfig", "ScenarioError", "WorkloadConfig",
+           "NodeConfig", "RegionConfig", "RenewableConfig", "RewardConfig", "ScenarioConfig", "ScenarioError", "WorkloadConfig",
            "WorkloadType", "available_scenarios", "load_scenario"]

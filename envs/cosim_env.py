@@ -29,16 +29,17 @@ from carbon_cpn.envs.cpn import CPNState
 from carbon_cpn.envs.cpn_observation import CPNObservation
 from carbon_cpn.envs.day_ahead import make_commitment as day_ahead_commitment
 from carbon_cpn.envs.decision_queue import DecisionQueue
-from carbon_cpn.envs.grid_system import (CommitmentSource, ShadowDay, build_grid, dispatch_cost_usd, fast_start_units,
-                                         grid_inputs, initial_soc_mwh, make_dispatch, shadow_day)
+from carbon_cpn.envs.grid_system import CommitmentSource, ShadowDay
 from carbon_cpn.envs.ledger import EpisodeLedger
 from carbon_cpn.envs.observation import OBS_CLIP
 from carbon_cpn.envs.outcome import IntervalOutcome
+from carbon_cpn.envs.power_side import RegionalGrids, SingleGrid
 from carbon_cpn.envs.rewards import interval_terms_usd, scale_terms, settlement_terms_usd, term_names
 from carbon_cpn.envs.streams import EpisodeStreams
-from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, nearest_node_of_farms, scheduler_view
+from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, scheduler_view
 from carbon_cpn.envs.workload import JobGenerator
-from carbon_cpn.optim.commitment import default_uc_params
+from carbon_cpn.optim.dispatch import EconomicDispatch
+from carbon_cpn.optim.grid import GridModel
 from carbon_cpn.optim.objective import ObjectivePrices, ObjectiveTerms, compute_terms, grid_terms, startup_cost_usd
 
 
@@ -57,44 +58,50 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         cfg = self.cfg
         self.interval_h = cfg.episode.interval_min / 60.0
         self.n_intervals = int(round(cfg.episode.days * 24 / self.interval_h))
-        self.grid = build_grid(cfg.grid, cfg.commitment)
-        self.dispatch = make_dispatch(cfg, self.grid, self.interval_h)
-        #: A second dispatch model for the shadow day (its own warm-start basis).
-        self.shadow_dispatch = make_dispatch(cfg, self.grid, self.interval_h)
-        self.commitment: CommitmentSource = self.make_commitment() if commitment is None else commitment
-        #: Units the real-time dispatch may start when the plan left them off, ``[gen]`` or None.
-        self.fast_start = fast_start_units(cfg.commitment, self.grid)
+        #: The grid side: one dispatched grid, or regional grids stacked (``envs/power_side.py``).
+        self.power: SingleGrid | RegionalGrids = self.make_power(commitment)
         self.cpn = CPNState(cfg.cpn, cfg.workload)
         self.jobs = JobGenerator(cfg.workload)
         self.n_nodes = self.cpn.n_nodes
-        self.node_bus = np.array([self.grid.bus_position(nd.bus) for nd in cfg.cpn.nodes], dtype=np.int64)
+        self.node_bus = np.array([self.power.bus_position(nd.bus, nd.region) for nd in cfg.cpn.nodes], dtype=np.int64)
         self.codec = self.make_codec()
         self.n_actions = self.codec.n_actions
         self.defer_action = self.codec.defer
         self.action_space = spaces.Discrete(self.n_actions)
-        self.farm_node = nearest_node_of_farms(self.grid, self.node_bus)  # [res] node nearest each farm
+        self.farm_node = self.power.nearest_node_of_farms(self.node_bus)  # [res] node nearest each farm
         self.observation = self.make_observation()
         self.obs_layout: list[tuple[str, int, int, str]] = self.observation.layout.entries
         self.observation_space = spaces.Box(low=-OBS_CLIP, high=OBS_CLIP, shape=(self.observation.layout.dim,),
                                             dtype=np.float32)
-        self.bess_energy_mwh = np.array([b.energy_mwh for b in cfg.grid.batteries])
+        self.bess_energy_mwh = self.power.bess_energy_mwh
         self.prices = ObjectivePrices(cfg.reward.carbon_price_usd_per_t, cfg.reward.deadline_penalty_usd)
-        self.startup_usd = np.array([p.startup_cost_usd for p in default_uc_params(self.grid)])
-        self.idle_bus_mw = np.bincount(self.node_bus, weights=self.cpn.idle_mw, minlength=self.grid.n_bus)
+        self.idle_bus_mw = np.bincount(self.node_bus, weights=self.cpn.idle_mw, minlength=self.power.n_bus)
         self.reward_names = term_names(cfg.reward)
         self.queue = DecisionQueue(cfg.episode.max_decisions_per_interval)
         self.episodes_since_seed = 0
         self.done = True
 
     # ------------------------------------------------------------------ family hooks
-    def make_commitment(self) -> CommitmentSource:
-        return day_ahead_commitment(self.cfg, self.grid)
+    def make_power(self, commitment: CommitmentSource | None) -> SingleGrid | RegionalGrids:
+        """The grid side: regional grids when the scenario lists ``regions``, else its one grid
+        with ``commitment`` (None: :meth:`make_commitment`)."""
+        if self.cfg.regions:
+            if commitment is not None:
+                raise ValueError("commitment: a scenario with regions commits every unit (all_on); expected None")
+            return RegionalGrids(self.cfg, self.interval_h)
+        power = SingleGrid(self.cfg, self.cfg.grid, self.interval_h)
+        power.commitment = self.make_commitment(power.grid) if commitment is None else commitment
+        return power
+
+    def make_commitment(self, grid: GridModel) -> CommitmentSource:
+        return day_ahead_commitment(self.cfg, grid)
 
     def make_codec(self) -> Any:
         return NodeResourceCodec(self.n_nodes)
 
     def make_observation(self) -> CPNObservation:
-        return CPNObservation(self.cfg, self.cpn, float(self.grid.base_load_mw.sum()))
+        return CPNObservation(self.cfg, self.cpn, self.power.res_capacity_mw, self.power.bess_energy_mwh,
+                              self.power.case_load_mw)
 
     def place(self, task: int, assignment: Assignment) -> bool:
         """Run ``task`` as ``assignment`` says if it fits; False (a masked action) otherwise."""
@@ -124,21 +131,20 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             raise ValueError(f"options['day']={day!r}: expected an integer day in [0, {365 - ep.days}]")
         self.day = int(day)
         self.streams = EpisodeStreams(self.np_random, self.episodes_since_seed)
-        self.inputs = grid_inputs(self.cfg.grid, self.grid, self.day, self.n_intervals, self.interval_h)
-        self.committed = self.commitment.commitment(self.grid, self.day, self.n_intervals, self.interval_h)
+        self.inputs = self.power.inputs(self.day, self.n_intervals)
+        self.committed = self.power.committed(self.day, self.n_intervals)
         self.cpn.reset()
-        self.dispatch.reset_warm_start()  # same seed, same trajectory, whatever ran before
-        self.soc = initial_soc_mwh(self.cfg.grid)
+        self.power.reset_warm_start()  # same seed, same trajectory, whatever ran before
+        self.soc = self.power.initial_soc_mwh()
         self.t = 0  # index of the interval about to run
         self.now_h = 0.0
         self.queue.reset()
         self.step_terms_usd = dict.fromkeys(self.reward_names, 0.0)
         self.step_outcomes: list[IntervalOutcome] = []
         # The plan's start-ups are a constant of the day, booked now.
-        opening = ObjectiveTerms(startup=startup_cost_usd(self.committed, self.startup_usd,
-                                                          np.ones(self.grid.n_gen, bool)))
-        self.shadow = shadow_day(self.shadow_dispatch, self.grid, self.inputs, self.committed, self.idle_bus_mw,
-                                 initial_soc_mwh(self.cfg.grid), self.fast_start, self.cfg.commitment.fast_start_usd_per_mwh)
+        opening = ObjectiveTerms(startup=startup_cost_usd(self.committed, self.power.startup_usd,
+                                                          np.ones(self.power.n_gen, bool)))
+        self.shadow = self.power.shadow(self.inputs, self.committed, self.idle_bus_mw)
         sh = self.shadow
         baseline = opening + grid_terms(float(sh.generation_usd.sum()), float(sh.lost_load_usd.sum()),
                                         float(sh.emissions_kg.sum()), self.prices)
@@ -208,18 +214,16 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         cfg, cpn, t, dt = self.cfg, self.cpn, self.t, self.interval_h
         t0 = self.now_h
         comp = cpn.advance(t0, t0 + dt)
-        cpn_bus_mw = np.bincount(self.node_bus, weights=comp.node_power_mw, minlength=self.grid.n_bus)
+        cpn_bus_mw = np.bincount(self.node_bus, weights=comp.node_power_mw, minlength=self.power.n_bus)
         base = self.inputs.base_load_mw[t]
-        res = self.dispatch.solve(base + cpn_bus_mw, self.inputs.res_avail_mw[t], self.soc, self.committed[t],
-                                  fast_start=self.fast_start,
-                                  fast_start_usd_per_mwh=cfg.commitment.fast_start_usd_per_mwh)
+        res = self.power.solve(base + cpn_bus_mw, self.inputs.res_avail_mw[t], self.soc, self.committed[t])
         if not res.ok:
             raise RuntimeError(f"interval {t}: the dispatch returned status {res.status}")
         self.soc = np.clip(res.bess_soc_end_mwh, 0.0, self.bess_energy_mwh)
         lmp_node = res.lmp_usd_per_mwh[self.node_bus]
         mci_node = res.mci_kg_per_mwh[self.node_bus]
         energy_node = comp.node_power_mw * dt
-        gen_usd, lost_usd = dispatch_cost_usd(res, self.grid, dt)
+        gen_usd, lost_usd = self.power.cost_usd(res)
         booked = grid_terms(gen_usd, lost_usd, res.emissions_kg_per_h * dt, self.prices) + compute_terms(
             comp.revenue_usd, comp.deadline_misses, self.prices)
         outcome = IntervalOutcome(
@@ -273,6 +277,32 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     def episode_metrics(self) -> dict[str, float]:
         """The episode's booked quantities so far (complete at the episode's end)."""
         return self.ledger.metrics(self.cpn.job_summary())
+
+    def _single(self, name: str) -> SingleGrid:
+        if not isinstance(self.power, SingleGrid):
+            raise AttributeError(f"{name}: this scenario has regional grids {list(self.power.names)}; "
+                                 f"expected env.power.parts[k].{name}")
+        return self.power
+
+    @property
+    def grid(self) -> GridModel:
+        """The grid model (one-grid scenarios)."""
+        return self._single("grid").grid
+
+    @property
+    def dispatch(self) -> EconomicDispatch:
+        """The real-time dispatch (one-grid scenarios)."""
+        return self._single("dispatch").dispatch
+
+    @property
+    def commitment(self) -> CommitmentSource | None:
+        """The unit commitment source (None with regional grids: every unit on)."""
+        return self.power.commitment
+
+    @property
+    def fast_start(self) -> np.ndarray | None:
+        """Units the real-time dispatch may start, ``[gen]`` bool, or None."""
+        return self.power.fast_start
 
     @property
     def head_task(self) -> int:

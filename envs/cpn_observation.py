@@ -17,13 +17,14 @@ from carbon_cpn.envs.outcome import IntervalOutcome
 
 
 class CPNObservation:
-    def __init__(self, cfg: ScenarioConfig, cpn: CPNState, case_load_mw: float) -> None:
+    def __init__(self, cfg: ScenarioConfig, cpn: CPNState, res_capacity_mw: np.ndarray, bess_energy_mwh: np.ndarray,
+                 case_load_mw: float) -> None:
         self.cfg = cfg
         self.cpn = cpn
-        self.layout = ObsLayout(CPN_BLOCKS, {"node": cpn.n_nodes, "battery": len(cfg.grid.batteries)})
+        self.layout = ObsLayout(CPN_BLOCKS, {"node": cpn.n_nodes, "battery": len(bess_energy_mwh)})
         L = self.layout
-        self.res_capacity_mw = max(np.array([u.capacity_mw for u in (*cfg.grid.solar, *cfg.grid.wind)]).sum(), 1e-9)
-        self.bess_energy_mwh = np.array([b.energy_mwh for b in cfg.grid.batteries])
+        self.res_capacity_mw = max(np.asarray(res_capacity_mw, dtype=float).sum(), 1e-9)
+        self.bess_energy_mwh = np.asarray(bess_energy_mwh, dtype=float)
         self.max_units = np.array([max(t.units_max for t in cfg.workload.types)] * 2, dtype=float)
         self.case_load_mw = max(case_load_mw, 1e-9)
         self.capacity = np.maximum(cpn.capacity, 1).astype(float)

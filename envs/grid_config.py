@@ -4,7 +4,7 @@ Power Dispatch in Computing Power Networks" (Luo, Yang, Huang, Dustdar)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from carbon_cpn.envs.config_checks import fraction, nonnegative, positive, require
 from carbon_cpn.optim.grid import BatteryUnit
@@ -101,4 +101,16 @@ class GridConfig:
         require(not dup, "grid unit names", sorted(dup), "unique names")
 
 
-__all__ = ["BatteryConfig", "GridConfig", "LineRating", "RenewableConfig"]
+@dataclass(frozen=True)
+class RegionConfig:
+    """A region with a grid of its own (the ``[[regions]]`` list of a scenario file): its grid is
+    dispatched on its own every interval; nodes name their region."""
+
+    name: str
+    grid: GridConfig = field(default_factory=GridConfig)
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.name, str) and self.name != "", "regions.name", self.name, "a non-empty string")
+
+
+__all__ = ["BatteryConfig", "GridConfig", "LineRating", "RegionConfig", "RenewableConfig"]

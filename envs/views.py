@@ -146,7 +146,7 @@ def scheduler_view(env: Any) -> SchedulerView:
     return SchedulerView(
         now_h=env.now_h, hour_of_day=env.now_h % 24.0, interval=env.t, n_intervals=env.n_intervals,
         interval_h=env.interval_h, head=head, action_mask=env.action_masks(), free_servers=cpn.free.copy(),
-        capacity_servers=cpn.capacity.copy(), node_bus=env.grid.bus_ids[env.node_bus].copy(),
+        capacity_servers=cpn.capacity.copy(), node_bus=env.power.bus_ids[env.node_bus].copy(),
         node_lmp_usd_per_mwh=np.array(lmp, dtype=float), node_mci_kg_per_mwh=np.array(mci, dtype=float),
         node_power_mw=np.array(power, dtype=float), node_idle_mw=cpn.idle_mw.copy(),
         node_mw_per_busy_server=cpn.dyn_mw_per_server.copy(), node_pue=cpn.pue.copy(), node_speed=cpn.speed.copy(),
