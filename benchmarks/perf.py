@@ -53,7 +53,7 @@ def bench_dispatch(repeats: int) -> None:
     t_solve = _median_ms(warm, repeats)
     t_solve_mci = _median_ms(warm_mci, repeats)
     ed.solve(loads[0], avail[0], soc)
-    t_mci = _median_ms(lambda i: ed._mci_lp(ed._h), repeats)
+    t_mci = _median_ms(lambda i: ed.marginal_emissions(), repeats)
 
     # pandapower's DC OPF on the same network: same scaled costs and loads, renewables as
     # controllable zero-cost sgens capped at their availability, batteries as controllable
@@ -80,7 +80,7 @@ def bench_dispatch(repeats: int) -> None:
 
     t_pp = _median_ms(rundcopp, max(10, repeats // 20), warmup=2)
     print(f"\n### Economic dispatch: {cfg.grid.case} + {grid.n_res} renewables + {grid.n_bess} batteries "
-          f"({ed._ncol} columns, {ed._nrow} rows), {platform.processor() or platform.machine()}, Python {platform.python_version()}\n")
+          f"({ed.n_cols} columns, {ed.n_rows} rows), {platform.processor() or platform.machine()}, Python {platform.python_version()}\n")
     print("| step | median ms | vs. rundcopp |")
     print("|---|---:|---:|")
     print(f"| warm solve (bounds + re-solve + read back) | {t_solve:.3f} | {t_pp / t_solve:.0f}x faster |")

@@ -217,13 +217,6 @@ class GridModel:
             raise GridModelError(f"bus={bus_label!r}: not a bus of the network")
         return int(hits[0])
 
-    def gen_cost_usd_per_h(self, gen_mw: np.ndarray, committed: np.ndarray | None = None) -> float:
-        """Quadratic fuel cost of a dispatch [$ per hour], no-load cost only for committed units."""
-        on = np.ones(self.n_gen, dtype=bool) if committed is None else np.asarray(committed, dtype=bool)
-        return float(
-            np.sum(self.gen_c0_usd_per_h * on) + self.gen_c1_usd_per_mwh @ gen_mw + self.gen_c2_usd_per_mw2h @ (gen_mw**2)
-        )
-
     def dc_matrices(self) -> DCMatrices:
         """The DC power-flow matrices (tsco eqs. 5-6): flow = bf theta + pfinj, injection =
         bbus theta + pbusinj, in MW with theta in radians."""
