@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_cpn.optim.commitment import CommitmentError, DayScenarios, check_year_profiles
+from carbon_cpn.optim.uc_system import CommitmentError, DayScenarios, check_year_profiles
 
 #: Root-mean-square day-ahead forecast error at a 24-hour lead, by series kind: per unit of
 #: capacity for solar and wind, of peak for load. Representative published accuracies of

@@ -1,7 +1,8 @@
 """The second stage of the day-ahead unit commitment: one scenario's multi-period dispatch LP.
 
-Built once per scenario as a persistent highspy LP (tsco eq. 12 with the network of eqs. 5-6
-in every period, batteries over time by eq. 2); the first-stage commitment u[g, t] enters
+Assembled by the shared network-LP builder (:mod:`carbon_cpn.optim.network_lp`: tsco eq. 12
+with the network of eqs. 5-6 in every period, batteries over time by eq. 2, ramping) as a
+:class:`ScenarioModel`, and solved as a persistent highspy LP by :class:`ScenarioLP`; the first-stage commitment u[g, t] enters
 only through bounds and right-hand sides, so a new commitment is a bound change and a warm
 re-solve. :meth:`ScenarioLP.solve` returns the recourse cost Q(u) and its subgradient dQ/du,
 from which the master builds an optimality cut
@@ -24,14 +25,28 @@ feasibility cuts are ever needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
-from carbon_cpn.optim.grid import GridModel
 from carbon_cpn.optim.highs_factory import new_highs
+from carbon_cpn.optim.network_lp import (
+    NetworkData,
+    NetworkIndex,
+    SparseLP,
+    battery_dynamics,
+    generation_costs,
+    layout,
+    line_limits,
+    nodal_balance,
+    ramping,
+)
+from carbon_cpn.optim.objective import ObjectivePrices, energy_price_usd_per_mwh
+from carbon_cpn.optim.uc_system import DayScenarios, UCSystem
+
+__all__ = ["ScenarioLP", "ScenarioModel", "SubproblemResult", "make_lps", "scenario_model"]
 
 
 @dataclass(frozen=True)
@@ -47,176 +62,115 @@ class SubproblemResult:
     emissions_kg: float
 
 
+@dataclass(frozen=True, eq=False)
+class ScenarioModel:
+    """One scenario's multi-period dispatch LP without its commitment: ``lp`` and ``index`` as
+    the builder made them, and what the commitment u[g, t] multiplies (module docstring):
+    block ``j`` of period ``t`` lies in ``[block_lo_mw[j] u, block_hi_mw[j] u]``, and the ramp
+    rows' right-hand sides are ``ramp_up_mw + pmax_mw (1 - u[t-1])`` and
+    ``ramp_down_mw + pmax_mw (1 - u[t])``. Costs are per hour of each period."""
+
+    lp: SparseLP
+    index: NetworkIndex
+    net: NetworkData
+    period_h: float
+    ramp_up_mw: np.ndarray  # [gen] per period
+    ramp_down_mw: np.ndarray  # [gen] per period
+    pmax_mw: np.ndarray  # [gen]
+    res_avail_mw: np.ndarray  # [t, res]
+
+    @property
+    def n_periods(self) -> int:
+        return self.index.n_periods
+
+    @property
+    def block_lo_mw(self) -> np.ndarray:
+        """Lower bound of every cost block per unit of u, ``[gen x blk]``."""
+        return self.net.block_lo_mw.ravel()
+
+    @property
+    def block_hi_mw(self) -> np.ndarray:
+        """Upper bound of every cost block per unit of u, ``[gen x blk]``."""
+        return self.net.block_hi_mw.ravel()
+
+    @property
+    def block_gen(self) -> np.ndarray:
+        """Unit of every cost block, ``[gen x blk]``."""
+        return np.repeat(np.arange(self.net.n_gen), self.net.blocks_per_gen)
+
+
+def scenario_model(system: UCSystem, load_mw: np.ndarray, res_avail_mw: np.ndarray, *,
+                   copper_plate: bool = False) -> ScenarioModel:
+    """The second stage of ``system`` for load ``[t, bus]`` and renewables ``[t, res]``; with
+    ``copper_plate`` its network-free relaxation (one node, no lines; see
+    ``NetworkData.copper_plate``)."""
+    g, dt = system.grid, system.period_h
+    net = NetworkData.from_grid(g, system.n_segments)
+    node_of_bus = g.bus_node
+    if copper_plate:
+        net = net.copper_plate()
+        node_of_bus = np.zeros(g.n_bus, dtype=np.int64)
+    T = load_mw.shape[0]
+    node_load = np.stack([np.bincount(node_of_bus, weights=load_mw[t], minlength=net.n_node) for t in range(T)])
+    ix = layout(net, T, soc=True, ramping=True)
+    lp = SparseLP(ix.n_cols, ix.n_rows)
+    nodal_balance(lp, net, ix, node_load, res_avail_mw=res_avail_mw, shed_cap_mw=np.maximum(node_load, 0.0))
+    line_limits(lp, net, ix)
+    battery_dynamics(lp, net, ix, dt, system.soc0(), hold_final_soc=True)
+    ramping(lp, net, ix)
+    # Cost blocks as in the real-time dispatch, plus the carbon price on emissions (tsco eq. 12).
+    fuel = g.cost_blocks(system.n_segments)[0].ravel()
+    offer = energy_price_usd_per_mwh(fuel, np.repeat(g.gen_emission_kg_per_mwh, net.blocks_per_gen),
+                                     ObjectivePrices(system.carbon_price_usd_per_t, 0.0))
+    generation_costs(lp, net, ix, offer)
+    p = system.params
+    return ScenarioModel(lp=lp, index=ix, net=net, period_h=dt,
+                         ramp_up_mw=np.array([x.ramp_up_mw_per_h for x in p]) * dt,
+                         ramp_down_mw=np.array([x.ramp_down_mw_per_h for x in p]) * dt,
+                         pmax_mw=g.gen_pmax_mw, res_avail_mw=np.asarray(res_avail_mw))
+
+
+def make_lps(system: UCSystem, scenarios: DayScenarios, which: Sequence[int]) -> dict[int, ScenarioLP]:
+    """Persistent subproblems of the scenarios ``which``."""
+    return {k: ScenarioLP(scenario_model(system, scenarios.load_mw[k], scenarios.res_avail_mw[k])) for k in which}
+
+
 class ScenarioLP:
-    """One scenario's 24-period (or T-period) dispatch LP, built once, re-solved per commitment."""
+    """One scenario's T-period dispatch LP, built once, re-solved per commitment."""
 
-    def __init__(
-        self,
-        grid: GridModel,
-        load_mw: np.ndarray,  # [t, bus]
-        res_avail_mw: np.ndarray,  # [t, res]
-        soc0_mwh: np.ndarray,  # [bess]
-        ramp_up_mw: np.ndarray,  # [gen] per period
-        ramp_down_mw: np.ndarray,  # [gen] per period
-        period_h: float,
-        carbon_price_usd_per_t: float,
-        n_segments: int = 4,
-    ) -> None:
-        g = grid
-        T = load_mw.shape[0]
-        nn, ng, nr, nb = g.n_node, g.n_gen, g.n_res, g.n_bess
-        k = n_segments
-        bpg = k + 1
-        self.grid, self.T, self.bpg, self.period_h = g, T, bpg, period_h
-        # Column layout per period: theta | blocks | res | ch | dis | soc | shed | over.
-        off = {}
-        o = 0
-        for name, size in (("theta", nn), ("blk", ng * bpg), ("res", nr), ("ch", nb), ("dis", nb), ("soc", nb),
-                           ("shed", nn), ("over", nn)):
-            off[name] = o
-            o += size
-        w = o  # columns per period
-        ncol = w * T
-        self._off, self._w = off, w
-
-        def col(name: str, t: int, i: np.ndarray | int = 0) -> np.ndarray:
-            return t * w + off[name] + np.asarray(i)
-
-        # Cost blocks as in the real-time dispatch, plus the carbon price on emissions (tsco eq. 12).
-        blk_cost, blk_lo, blk_hi = g.cost_blocks(k)
-        blk_cost = blk_cost + carbon_price_usd_per_t / 1000.0 * g.gen_emission_kg_per_mwh[:, None]
-        self.blk_lo = blk_lo.ravel()  # per unit of u
-        self.blk_hi = blk_hi.ravel()
-        blk_gen = np.repeat(np.arange(ng), bpg)
-
-        cost = np.zeros(ncol)
-        lo = np.zeros(ncol)
-        hi = np.full(ncol, highspy.kHighsInf)
-        eta_c = np.array([b.eta_charge for b in g.batteries])
-        eta_d = np.array([b.eta_discharge for b in g.batteries])
-        p_b = np.array([b.power_mw for b in g.batteries])
-        smin = np.array([b.soc_min_mwh for b in g.batteries])
-        smax = np.array([b.soc_max_mwh for b in g.batteries])
-        node_load = np.stack([np.bincount(g.bus_node, weights=load_mw[t], minlength=nn) for t in range(T)])
-
-        rows, cols, vals = [], [], []
-        row_lo, row_hi = [], []
-        r = 0
-        dc = g.dc_matrices()
-        pfinj, pbusinj, bbus, rated = dc.pfinj, dc.pbusinj, dc.bbus, dc.rated
-        bfr = dc.bf[rated].tocoo()
-        gen_node = g.bus_node[g.gen_bus]
-        self._ramp_up_rows = np.zeros((T, ng), dtype=np.int64) - 1
-        self._ramp_dn_rows = np.zeros((T, ng), dtype=np.int64) - 1
-        self._balance_rows = np.zeros((T, nn), dtype=np.int64)
-        for t in range(T):
-            ci = lambda name, i=0: col(name, t, i)  # noqa: E731
-            theta = ci("theta", np.arange(nn))
-            lo[theta], hi[theta] = -highspy.kHighsInf, highspy.kHighsInf
-            lo[ci("theta", g.ref_node)] = hi[ci("theta", g.ref_node)] = 0.0
-            blk = ci("blk", np.arange(ng * bpg))
-            cost[blk] = blk_cost.ravel()
-            resc = ci("res", np.arange(nr))
-            hi[resc] = res_avail_mw[t]
-            hi[ci("ch", np.arange(nb))] = p_b
-            hi[ci("dis", np.arange(nb))] = p_b
-            socc = ci("soc", np.arange(nb))
-            lo[socc], hi[socc] = smin, smax
-            shed = ci("shed", np.arange(nn))
-            hi[shed] = np.maximum(node_load[t], 0.0)
-            cost[shed] = g.voll_usd_per_mwh
-            over = ci("over", np.arange(nn))
-            cost[over] = g.overgen_penalty_usd_per_mwh
-            # Nodal balance (tsco eq. 5).
-            bal = r + np.arange(nn)
-            self._balance_rows[t] = bal
-            for cset, nodes, sign in ((blk, np.repeat(gen_node, bpg), 1.0), (resc, g.bus_node[g.res_bus], 1.0),
-                                      (ci("ch", np.arange(nb)), g.bus_node[g.bess_bus], -1.0),
-                                      (ci("dis", np.arange(nb)), g.bus_node[g.bess_bus], 1.0),
-                                      (shed, np.arange(nn), 1.0), (over, np.arange(nn), -1.0)):
-                rows.append(r + nodes)
-                cols.append(cset)
-                vals.append(np.full(cset.size, sign))
-            rows.append(r + bbus.row)
-            cols.append(theta[bbus.col])
-            vals.append(-bbus.data)
-            rhs = node_load[t] + pbusinj
-            row_lo.append(rhs)
-            row_hi.append(rhs)
-            r += nn
-            # Line limits (tsco eq. 6).
-            rows.append(r + bfr.row)
-            cols.append(theta[bfr.col])
-            vals.append(bfr.data)
-            row_lo.append(-g.branch_rating_mw[rated] - pfinj[rated])
-            row_hi.append(g.branch_rating_mw[rated] - pfinj[rated])
-            r += rated.size
-            # Battery SOC dynamics (tsco eq. 2): soc_t - soc_{t-1} - eta_c dt ch + dt/eta_d dis = 0.
-            if nb:
-                idx = np.arange(nb)
-                rows += [r + idx, r + idx, r + idx]
-                cols += [socc, ci("ch", idx), ci("dis", idx)]
-                vals += [np.ones(nb), -eta_c * period_h, period_h / eta_d]
-                if t > 0:
-                    rows.append(r + idx)
-                    cols.append(col("soc", t - 1, idx))
-                    vals.append(-np.ones(nb))
-                    row_lo.append(np.zeros(nb))
-                    row_hi.append(np.zeros(nb))
-                else:
-                    row_lo.append(soc0_mwh.astype(float))
-                    row_hi.append(soc0_mwh.astype(float))
-                r += nb
-            # Ramping between t-1 and t; the rhs carries the commitment (set in solve()).
-            if t > 0:
-                for direction, store in ((1.0, self._ramp_up_rows), (-1.0, self._ramp_dn_rows)):
-                    rr = r + np.arange(ng)
-                    store[t] = rr
-                    rows += [rr[blk_gen], rr[blk_gen]]
-                    cols += [blk, col("blk", t - 1, np.arange(ng * bpg))]
-                    vals += [np.full(blk.size, direction), np.full(blk.size, -direction)]
-                    row_lo.append(np.full(ng, -highspy.kHighsInf))
-                    row_hi.append(np.zeros(ng))  # placeholder
-                    r += ng
-        # Batteries end the day no emptier than they started (no free energy from storage).
-        last_soc = col("soc", T - 1, np.arange(nb))
-        lo[last_soc] = np.maximum(smin, np.minimum(soc0_mwh, smax))
-
-        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, ncol))
-        a.sum_duplicates()
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = ncol, r
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, hi
-        lp.row_lower_, lp.row_upper_ = np.concatenate(row_lo), np.concatenate(row_hi)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data
+    def __init__(self, model: ScenarioModel) -> None:
+        self.model = model
+        ix = model.index
+        self.T = ix.n_periods
+        self.ng = model.net.n_gen
+        self.bpg = model.net.blocks_per_gen
+        self.period_h = model.period_h
         h = new_highs()
         h.setOptionValue("presolve", "off")  # keep the basis between commitments
         h.setOptionValue("solver", "simplex")
-        h.passModel(lp)
+        h.passModel(model.lp.to_highs())
         self._h = h
-        self._cost = cost
-        self._blk_cols = np.stack([col("blk", t, np.arange(ng * bpg)) for t in range(T)]).astype(np.int32)  # [t, blk]
-        self._blk_gen = blk_gen
-        self._ramp_up = ramp_up_mw
-        self._ramp_dn = ramp_down_mw
-        self._pmax = g.gen_pmax_mw
-        self._emis = g.gen_emission_kg_per_mwh
-        self._soc_cols = np.stack([col("soc", t, np.arange(nb)) for t in range(T)]) if nb else np.zeros((T, 0), int)
-        self._shed_cols = np.stack([col("shed", t, np.arange(nn)) for t in range(T)])
-        self._res_cols = np.stack([col("res", t, np.arange(nr)) for t in range(T)]) if nr else np.zeros((T, 0), int)
-        self._res_avail = res_avail_mw
+        self._cost = model.lp.cost
+        self._blk_cols = ix.cols("blk").astype(np.int32)  # [t, blk]
+        self._blk_gen = model.block_gen
+        self._blk_lo, self._blk_hi = model.block_lo_mw, model.block_hi_mw
+        self._ramp_up_rows = ix.rows("ramp_up")
+        self._ramp_dn_rows = ix.rows("ramp_dn")
+        self._ramp_up, self._ramp_dn, self._pmax = model.ramp_up_mw, model.ramp_down_mw, model.pmax_mw
+        self._emis = model.net.gen_emission_kg_per_mwh
+        self._soc_cols = ix.cols("soc")
+        self._shed_cols = ix.cols("shed")
+        self._res_cols = ix.cols("res")
+        self._res_avail = model.res_avail_mw
 
     def solve(self, u: np.ndarray) -> SubproblemResult:
         """Q(u) for a commitment ``u`` [gen, t] in {0, 1} (fractional values are allowed)."""
-        T, ng = self.T, self.grid.n_gen
+        T, ng = self.T, self.ng
         u = np.asarray(u, dtype=float)
         ub = u.T[:, self._blk_gen]  # [t, blk]
         h = self._h
         flat = self._blk_cols.ravel()
-        h.changeColsBounds(flat.size, flat, (self.blk_lo[None, :] * ub).ravel(), (self.blk_hi[None, :] * ub).ravel())
+        h.changeColsBounds(flat.size, flat, (self._blk_lo[None, :] * ub).ravel(), (self._blk_hi[None, :] * ub).ravel())
         up = self._ramp_up_rows[1:].ravel()
         dn = self._ramp_dn_rows[1:].ravel()
         if up.size:
@@ -240,7 +194,7 @@ class ScenarioLP:
         # have zero reduced cost. (Any dual-feasible solution gives a valid cut.)
         xb = x[self._blk_cols]
         rcb = rc[self._blk_cols]
-        coef = np.where(rcb < 0, rcb * self.blk_hi[None, :], rcb * self.blk_lo[None, :])
+        coef = np.where(rcb < 0, rcb * self._blk_hi[None, :], rcb * self._blk_lo[None, :])
         grad = np.zeros((T, ng))
         np.add.at(grad, (slice(None), self._blk_gen), coef)
         if up.size:

@@ -7,6 +7,8 @@ the constants below (to re-record them when a change means to change behaviour).
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -407,14 +409,41 @@ def _close(have: object, want: object, what: str) -> None:
         assert have == want, what
 
 
+#: Cases whose Benders master holds copper-plate copies of the second stage. Since issue #15
+#: those copies come from the network-LP builder through ``uc_pyomo.add_lp_block`` (one pyomo
+#: block per copy, in the builder's column order, with a fixed angle column) instead of a
+#: hand-written pyomo model: the same LP (the masters' bounds before any cut, the first two
+#: entries, agree to 1e-9), but the master MILP's columns come in another order. The master
+#: is solved to a loose gap (up to 5 %) in early iterations, so its reported dual bound in
+#: iterations 3 on depends on HiGHS's branch-and-bound path; the schedule, the iteration count,
+#: every upper bound, the objective and the dispatch stay identical, and the last bound still
+#: closes the gap.
+PATH_DEPENDENT_BOUNDS = ("benders", "benders_mean12")
+
+
+def fresh_summary(name: str) -> dict[str, object]:
+    """:func:`summary` in a fresh process. The master MILP's branch-and-bound path depends on
+    the thread scheduler HiGHS keeps per process, which the solves that ran before in the same
+    process (e.g. the oracle's, which resizes it) decide; a fresh process is how the values
+    were recorded."""
+    out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in got.items()}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_commitment_is_unchanged(name: str) -> None:
-    got = summary(name)
+    got = fresh_summary(name)
     want = GOLDEN[name]
     assert set(got) == set(want)
     for field in ("u", "v", "w", "status", "iterations"):  # the schedule exactly
         assert got[field] == want[field], f"{name} {field}"
     for field in sorted(want):
+        if field == "lower_bounds" and name in PATH_DEPENDENT_BOUNDS:
+            _close(got[field][:2], want[field][:2], f"{name} {field}")
+            gap = CASES[name][2]["gap"]
+            assert got[field][-1] >= want["objective_usd"] * (1 - gap), f"{name} last lower bound"
+            continue
         _close(got[field], want[field], f"{name} {field}")
 
 
@@ -442,5 +471,8 @@ def _source(name: str, table: dict[str, dict[str, object]]) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--case"]:
+        print(json.dumps(summary(sys.argv[2])))
+        sys.exit(0)
     print(_source("GOLDEN", {name: summary(name) for name in CASES}))
     print(_source("DISPATCH_GOLDEN", {cm: dispatch_summary(cm) for cm in ("pwl", "linear", "quadratic")}))
