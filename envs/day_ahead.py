@@ -9,7 +9,6 @@ file. ``run_plan`` backs the ``carbon-cpn plan`` command.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from carbon_cpn.atomic_io import atomic_path, atomic_write_text
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import node_power_mw
 from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid
@@ -257,9 +257,10 @@ def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float,
     plan = solve_suc(system, sc, method, gap=gap, workers=workers, log=echo)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"plan_{cfg.name}_d{day}_{method}_n{n_scenarios}"
-    np.savez_compressed(stem.with_suffix(".npz"), commitment=plan.commitment, startup=plan.startup,
-                        shutdown=plan.shutdown, lower_bounds=np.array(plan.lower_bounds),
-                        upper_bounds=np.array(plan.upper_bounds), prob=sc.prob, source_days=sc.source_days)
+    with atomic_path(stem.with_suffix(".npz")) as tmp:
+        np.savez_compressed(tmp, commitment=plan.commitment, startup=plan.startup,
+                            shutdown=plan.shutdown, lower_bounds=np.array(plan.lower_bounds),
+                            upper_bounds=np.array(plan.upper_bounds), prob=sc.prob, source_days=sc.source_days)
     summary = {
         "scenario": cfg.name, "day": day, "method": method, "n_scenarios": n_scenarios, "seed": seed,
         "objective_usd": plan.objective_usd, "gap": plan.gap, "iterations": plan.iterations,
@@ -267,23 +268,8 @@ def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float,
         "expected_curtail_mwh": plan.expected_curtail_mwh, "expected_emissions_t": plan.expected_emissions_t,
         "units": list(grid.gen_names), "committed_hours": plan.commitment.sum(axis=1).tolist(),
     }
-    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(summary, indent=2))
     echo(f"objective {plan.objective_usd:.2f} $  gap {100 * plan.gap:.4f} %  {plan.iterations} iterations  "
          f"{plan.solve_time_s:.1f} s  -> {stem}.npz/.json")
     echo("committed hours per unit: " + ", ".join(f"{n}={h}" for n, h in zip(grid.gen_names, summary["committed_hours"])))
     return plan
-
-
-def add_plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("plan", help="solve the day-ahead stochastic unit commitment of one day")
-    p.add_argument("--scenario", default="ieee30_5dc",
-                   help="shipped scenario name or TOML path (these UC settings unless it has day-ahead settings of its own)")
-    p.add_argument("--day", type=int, default=180, help="day of the profile year (0-364)")
-    p.add_argument("--scenarios", type=int, default=5, help="number of renewable/load scenarios")
-    p.add_argument("--method", choices=["benders", "extensive"], default="benders")
-    p.add_argument("--gap", type=float, default=1e-3, help="relative optimality gap")
-    p.add_argument("--workers", type=int, default=1, help="processes for the Benders subproblems")
-    p.add_argument("--seed", type=int, default=0, help="scenario draw seed")
-    p.add_argument("--out", type=Path, default=Path("plans"), help="output folder")
-    p.set_defaults(func=lambda a: run_plan(a.scenario, a.day, a.scenarios, a.method, a.gap, a.workers, a.seed,
-                                           a.out) and None)
