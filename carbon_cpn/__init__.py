@@ -20,8 +20,14 @@ ENV_IDS: dict[str, dict[str, object]] = {
     # ablation that shows what the day-ahead plan changes.
     "CarbonCPN-AllOn-v0": {"scenario": "ieee30_5dc", "commitment__mode": "all_on"},
     "CarbonCPN-Tiny-v0": {"scenario": "tiny"},
+    # "East Data, West Computing": East and West regions with grids of their own, GPU-dense
+    # eastern and CPU-rich western nodes, data locality over a cross-region link.
+    "CarbonCPN-EastWest-v0": {"scenario": "east_west"},
 }
+#: Entry points of the ids whose family is not the default one.
+ENTRY_POINTS: dict[str, str] = {"CarbonCPN-EastWest-v0": "carbon_cpn.envs.east_west_env:EastWestEnv"}
 
 for _env_id, _kwargs in ENV_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point="carbon_cpn.envs.cpn_env:CarbonCPNEnv", kwargs=dict(_kwargs))
+        register(id=_env_id, entry_point=ENTRY_POINTS.get(_env_id, "carbon_cpn.envs.cpn_env:CarbonCPNEnv"),
+                 kwargs=dict(_kwargs))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from carbon_cpn.envs.config_checks import fraction, nonnegative, positive, require
 
 
@@ -82,8 +84,12 @@ class WorkloadType:
     #: QoS priority of c3o Table 2: "high", "medium", "low" or "variable" (variable draws the
     #: slack uniformly between 1.5 and 2 x slack per job).
     qos: str = "medium"
+    #: Data a job of this type reads from its home region [GB] (c3o Table 2's data locality;
+    #: used by families with regions).
+    data_gb: float = 0.0
 
     def __post_init__(self) -> None:
+        nonnegative(f"{self.name}.data_gb", self.data_gb)
         fraction(f"{self.name}.share", self.share)
         fraction(f"{self.name}.gpu_prob", self.gpu_prob)
         positive(f"{self.name}.duration_min_h", self.duration_min_h)
@@ -152,4 +158,29 @@ class WorkloadConfig:
         require(abs(share - 1.0) < 1e-6, "workload.types shares", share, "shares summing to 1")
 
 
-__all__ = ["CPNConfig", "NodeConfig", "QOS_CLASSES", "WorkloadConfig", "WorkloadType"]
+@dataclass(frozen=True)
+class LinkConfig:
+    """The network link between regions (c3o Table 1: 32-38 ms cross-region latency)."""
+
+    latency_ms: float = 35.0
+    bandwidth_gbps: float = 100.0
+    #: Network energy per GB moved [kWh/GB].
+    energy_kwh_per_gb: float = 0.06
+    #: Share of jobs whose data lives in each region, in the order of ``regions`` (empty: equal).
+    home_share: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        nonnegative("link.latency_ms", self.latency_ms)
+        positive("link.bandwidth_gbps", self.bandwidth_gbps)
+        nonnegative("link.energy_kwh_per_gb", self.energy_kwh_per_gb)
+        for k, s in enumerate(self.home_share):
+            fraction(f"link.home_share[{k}]", s)
+        if self.home_share:
+            require(abs(sum(self.home_share) - 1.0) < 1e-9, "link.home_share", list(self.home_share), "shares summing to 1")
+
+    def transfer_h(self, gb: float | np.ndarray) -> float | np.ndarray:
+        """Time to move ``gb`` over the link: latency plus size / bandwidth [h]."""
+        return (self.latency_ms / 1000.0 + np.asarray(gb) * 8.0 / self.bandwidth_gbps) / 3600.0
+
+
+__all__ = ["CPNConfig", "LinkConfig", "NodeConfig", "QOS_CLASSES", "WorkloadConfig", "WorkloadType"]

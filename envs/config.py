@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from carbon_cpn.envs.compute_config import QOS_CLASSES, CPNConfig, NodeConfig, WorkloadConfig, WorkloadType
+from carbon_cpn.envs.compute_config import QOS_CLASSES, CPNConfig, LinkConfig, NodeConfig, WorkloadConfig, WorkloadType
 from carbon_cpn.envs.config_checks import ScenarioError, require
 from carbon_cpn.envs.grid_config import BatteryConfig, GridConfig, LineRating, RegionConfig, RenewableConfig
 from carbon_cpn.envs.run_config import CommitmentConfig, EpisodeConfig, RewardConfig
@@ -36,6 +36,8 @@ class ScenarioConfig:
     commitment: CommitmentConfig = field(default_factory=CommitmentConfig)
     #: Regions with grids of their own; empty: the one grid of ``grid``.
     regions: tuple[RegionConfig, ...] = ()
+    #: The network link between regions (scenarios with regions).
+    link: LinkConfig = field(default_factory=LinkConfig)
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.regions]
@@ -44,6 +46,9 @@ class ScenarioConfig:
         for nd in self.cpn.nodes:
             require(nd.region in allowed, f"{nd.name}.region", nd.region,
                     f"one of {sorted(allowed)}" if names else "'' (the scenario has no regions)")
+        if self.link.home_share:
+            require(len(self.link.home_share) == len(names), "link.home_share", list(self.link.home_share),
+                    f"one share per region ({len(names)})")
         if names:
             require(self.commitment.mode == "all_on", "commitment.mode", self.commitment.mode,
                     "'all_on' in a scenario with regions (their units are all available)")
@@ -169,6 +174,6 @@ def load_scenario(scenario: str | Path | ScenarioConfig = "ieee30_5dc", **overri
 
 
 #: The configuration classes, importable from here as from their modules.
-__all__ = ["QOS_CLASSES", "BatteryConfig", "CPNConfig", "CommitmentConfig", "EpisodeConfig", "GridConfig", "LineRating",
+__all__ = ["QOS_CLASSES", "BatteryConfig", "CPNConfig", "CommitmentConfig", "EpisodeConfig", "GridConfig", "LineRating", "LinkConfig",
            "NodeConfig", "RegionConfig", "RenewableConfig", "RewardConfig", "ScenarioConfig", "ScenarioError", "WorkloadConfig",
            "WorkloadType", "available_scenarios", "load_scenario"]

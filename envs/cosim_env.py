@@ -10,6 +10,7 @@ power joins the base load, the economic dispatch is solved with it, and the inte
 * :meth:`place` — carry out a decoded action on the compute model;
 * :meth:`make_observation` — the observation builder (default: the CarbonCPN blocks);
 * :meth:`extra_reward_terms` — reward terms the family adds, from the outcome (in $);
+* :meth:`jobs_arrived`, :meth:`interval_booked` — what a family tracks per job and interval;
 * :meth:`make_commitment` — the unit commitment source of the real-time dispatch.
 
 Randomness comes from :class:`EpisodeStreams`; no family draws from the arrival stream.
@@ -37,7 +38,7 @@ from carbon_cpn.envs.power_side import RegionalGrids, SingleGrid
 from carbon_cpn.envs.rewards import interval_terms_usd, scale_terms, settlement_terms_usd, term_names
 from carbon_cpn.envs.streams import EpisodeStreams
 from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, scheduler_view
-from carbon_cpn.envs.workload import JobGenerator
+from carbon_cpn.envs.workload import JobBatch, JobGenerator
 from carbon_cpn.optim.dispatch import EconomicDispatch
 from carbon_cpn.optim.grid import GridModel
 from carbon_cpn.optim.objective import ObjectivePrices, ObjectiveTerms, compute_terms, grid_terms, startup_cost_usd
@@ -109,6 +110,12 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             self.cpn.assign(task, assignment.node, assignment.resource, self.now_h)
             return True
         return False
+
+    def interval_booked(self, outcome: IntervalOutcome) -> None:
+        """An interval's outcome was just booked (a family keeps its own totals here)."""
+
+    def jobs_arrived(self, batch: JobBatch, first_job: int) -> None:
+        """Jobs ``first_job ..`` of ``batch`` just arrived (a family adds what it tracks per job)."""
 
     def extra_reward_names(self) -> tuple[str, ...]:
         """Names of the terms :meth:`extra_reward_terms` adds."""
@@ -233,6 +240,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             cpn_emissions_kg=float(energy_node @ mci_node), generation_usd=gen_usd, lost_load_usd=lost_usd,
             booked=booked)
         self.ledger.book(outcome)
+        self.interval_booked(outcome)
         self.step_outcomes.append(outcome)
         sh = self.shadow
         shadow_t = grid_terms(float(sh.generation_usd[t]), float(sh.lost_load_usd[t]), float(sh.emissions_kg[t]),
@@ -242,7 +250,9 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         # Arrivals during [t0, t1) join the queue at t1, with successors released in the interval.
         batch = self.jobs.draw(self.streams.arrivals, t0, dt, float(self.inputs.hour_of_day[t]))
         if batch is not None:
+            first_job = cpn.n_jobs
             cpn.add_jobs(batch)
+            self.jobs_arrived(batch, first_job)
         self.t += 1
         self.now_h = t0 + dt
         released = cpn.take_ready()

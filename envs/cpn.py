@@ -197,13 +197,15 @@ class CPNState:
     def run_time_h(self, task: int, node: int, rtype: int) -> float:
         return float(self.t_dur[task] * self.slowdown[self.t_res[task], rtype] / self.speed[node])
 
-    def assign(self, task: int, node: int, rtype: int, now_h: float) -> None:
+    def assign(self, task: int, node: int, rtype: int, now_h: float, delay_h: float = 0.0) -> None:
+        """Run ``task`` on ``node``'s ``rtype`` servers from ``now_h``; the servers are held
+        ``delay_h`` longer than the run (e.g. while the task's data arrives)."""
         self.free[node, rtype] -= self.t_units[task]
         self.t_status[task] = RUNNING
         self.t_node[task] = node
         self.t_rtype[task] = rtype
         self.t_start[task] = now_h
-        self.t_end[task] = now_h + self.run_time_h(task, node, rtype)
+        self.t_end[task] = now_h + delay_h + self.run_time_h(task, node, rtype)
 
     # ------------------------------------------------------------------ the clock
     def advance(self, t0: float, t1: float) -> IntervalCompute:

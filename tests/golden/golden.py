@@ -1,6 +1,7 @@
 """Golden rollouts: what every registered env does on fixed seeds under fixed policies.
 
-``python tests/golden/golden.py`` records them to ``rollouts.npz`` next to this file;
+``python tests/golden/golden.py`` records them to ``rollouts.npz`` next to this file (``--missing``:
+only the cases of ids added since);
 ``test_golden.py`` replays them and requires the same observations, rewards, reward terms,
 interval records and episode metrics. A refactor that keeps behaviour keeps them; a change
 that means to change behaviour re-records them in the same commit and says why.
@@ -85,9 +86,15 @@ def key(env_id: str, seed: int, policy: str) -> str:
     return f"{env_id}/{seed}/{policy}"
 
 
-def record(path: Path = PATH) -> None:
+def record(path: Path = PATH, missing_only: bool = False) -> None:
+    """Record every case (``missing_only``: keep the recorded ones, add the cases of new ids)."""
     arrays: dict[str, np.ndarray] = {}
+    if missing_only and path.exists():
+        with np.load(path) as old:
+            arrays = {k: old[k] for k in old.files}
     for case in cases():
+        if any(k.startswith(key(*case) + "/") for k in arrays):
+            continue
         for name, arr in rollout(*case).items():
             arrays[f"{key(*case)}/{name}"] = arr
         print("recorded", key(*case), file=sys.stderr)
@@ -97,4 +104,4 @@ def record(path: Path = PATH) -> None:
 
 
 if __name__ == "__main__":
-    record()
+    record(missing_only="--missing" in sys.argv[1:])
