@@ -84,6 +84,10 @@ class HeuristicPolicy:
         class stays instantiable so that its env check can be used and tested on its own)."""
         raise NotImplementedError(f"{type(self).__name__}.act: a baseline rule must override act()")
 
+    def migrate(self, view: SchedulerView) -> int:
+        """The answer to a migration question (``view.head.running``): hold (defer) by default."""
+        return self.defer_action
+
     def predict(
         self,
         observation: np.ndarray,
@@ -97,7 +101,12 @@ class HeuristicPolicy:
         if new_episode:
             self.reset()
         self._last_interval = view.interval
-        a = self.defer_action if view.head is None else int(self.act(view))
+        if view.head is None or not placements(view).size:
+            a = self.defer_action
+        elif view.head.running:  # a migration question: the rules place work, they hold running work
+            a = self.migrate(view)
+        else:
+            a = int(self.act(view))
         if not view.action_mask[a]:  # a bug in a rule, never the env's problem
             raise RuntimeError(f"{type(self).__name__} chose masked action {a}; mask={view.action_mask}")
         obs = np.asarray(observation)

@@ -4,7 +4,7 @@ Coupling Optimization and Green Scheduling System for Intelligent Computing Cent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,7 +33,8 @@ class NodeConfig:
     #: Relative speed of this node's servers (work units per server-hour = speed).
     speed: float = 1.0
     #: The region whose grid the node's bus belongs to (scenarios with ``[[regions]]``; else "").
-    region: str = ""
+    #: Left out of the repr, which keys the shipped day-ahead plans (regional scenarios have none).
+    region: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         for k in ("cpu_units", "gpu_units"):

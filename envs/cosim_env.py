@@ -26,7 +26,7 @@ from gymnasium import spaces
 
 from carbon_cpn.envs.action_codec import Assignment, NodeResourceCodec
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
-from carbon_cpn.envs.cpn import CPNState
+from carbon_cpn.envs.cpn import READY, CPNState
 from carbon_cpn.envs.cpn_observation import CPNObservation
 from carbon_cpn.envs.day_ahead import make_commitment as day_ahead_commitment
 from carbon_cpn.envs.decision_queue import DecisionQueue
@@ -111,6 +111,11 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             return True
         return False
 
+    def next_question(self) -> bool:
+        """When no queued sub-task is left to ask about in this interval: a family may make
+        something else the head (e.g. a running task to migrate) and return True."""
+        return False
+
     def interval_booked(self, outcome: IntervalOutcome) -> None:
         """An interval's outcome was just booked (a family keeps its own totals here)."""
 
@@ -170,10 +175,10 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             raise RuntimeError("step() called after the episode ended; call reset()")
         assignment = self.codec.decode(action, self.head_preference())
         task = self.queue.head
-        if assignment is None:
-            self.queue.defer(task)
-        elif not self.place(task, assignment):
+        placed = assignment is not None and self.place(task, assignment)
+        if assignment is not None and not placed:
             self.step_terms_usd["invalid_action"] += self.cfg.reward.invalid_action_penalty_usd
+        if not placed and self.cpn.t_status[task] == READY:  # a running head (a family's question) stays put
             self.queue.defer(task)
         self.queue.decided()
         self.step_outcomes = []
@@ -210,7 +215,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     # ------------------------------------------------------------------ the loop
     def _next_decision(self) -> None:
         """Pop the next sub-task that can be placed somewhere; advance the clock while none."""
-        while not self.queue.next_head(self.cpn):
+        while not self.queue.next_head(self.cpn) and not self.next_question():
             if self.t >= self.n_intervals:
                 self._settle()
                 self.done = True

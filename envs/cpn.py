@@ -207,6 +207,42 @@ class CPNState:
         self.t_start[task] = now_h
         self.t_end[task] = now_h + delay_h + self.run_time_h(task, node, rtype)
 
+    def migrate(self, task: int, node: int, rtype: int, now_h: float, delay_h: float) -> None:
+        """Move running ``task`` to ``node``'s ``rtype`` servers at ``now_h`` (an interval
+        boundary): checkpoint, transfer and restart take ``delay_h`` (servers held), then the
+        work left runs there. Work left = the time left on the old placement over its full run
+        time there (a transfer still under way when migrated counts as work)."""
+        if self.t_status[task] != RUNNING:
+            raise ValueError(f"task={task}: expected a running sub-task to migrate")
+        old_node, old_r = int(self.t_node[task]), int(self.t_rtype[task])
+        left = max(float(self.t_end[task]) - now_h, 0.0)
+        frac = min(left / max(self.run_time_h(task, old_node, old_r), 1e-12), 1.0)
+        self.free[old_node, old_r] += self.t_units[task]
+        self.free[node, rtype] -= self.t_units[task]
+        self.t_node[task], self.t_rtype[task] = node, rtype
+        self.t_start[task] = now_h
+        self.t_end[task] = now_h + delay_h + frac * self.run_time_h(task, node, rtype)
+
+    def restart(self, tasks: np.ndarray, now_h: float) -> float:
+        """Running ``tasks`` lose their work (their node failed): their servers are freed and
+        they are ready again, released at ``now_h``. Returns the server-hours of work lost."""
+        tasks = np.asarray(tasks, dtype=np.int64)
+        tasks = tasks[self.t_status[tasks] == RUNNING]
+        if not tasks.size:
+            return 0.0
+        np.add.at(self.free, (self.t_node[tasks], self.t_rtype[tasks]), self.t_units[tasks])
+        lost = float((self.t_units[tasks] * np.clip(now_h - self.t_start[tasks], 0.0, None)).sum())
+        self.t_status[tasks] = READY
+        self.t_node[tasks] = -1
+        self.t_rtype[tasks] = -1
+        self.ready.extend(tasks.tolist())
+        return lost
+
+    def running_on(self, nodes: np.ndarray) -> np.ndarray:
+        """Running sub-tasks on any of ``nodes`` (bool ``[node]``), ``[k]`` int."""
+        run = np.flatnonzero(self.t_status[: self.n_tasks] == RUNNING)
+        return run[np.asarray(nodes, dtype=bool)[self.t_node[run]]]
+
     # ------------------------------------------------------------------ the clock
     def advance(self, t0: float, t1: float) -> IntervalCompute:
         """Execute ``[t0, t1)``: energy, completions, successors, deadlines, drops."""

@@ -12,16 +12,20 @@ import numpy as np
 from carbon_cpn.envs.config import ScenarioConfig
 from carbon_cpn.envs.cpn import CPNState
 from carbon_cpn.envs.observation import (CPN_BLOCKS, DEADLINE_SCALE_H, LMP_SCALE_USD_PER_MWH, MCI_SCALE_KG_PER_MWH,
-                                         QUEUE_RATIO_CAP, RUN_TIME_SCALE_H, SLACK_RATIO_SCALE, ObsLayout, clip)
+                                         QUEUE_RATIO_CAP, RUN_TIME_SCALE_H, SLACK_RATIO_SCALE, ObsBlock, ObsLayout,
+                                         clip)
 from carbon_cpn.envs.outcome import IntervalOutcome
 
 
 class CPNObservation:
+    #: The block table; a family's subclass appends its blocks and fills them in :meth:`observe`.
+    blocks: tuple[ObsBlock, ...] = CPN_BLOCKS
+
     def __init__(self, cfg: ScenarioConfig, cpn: CPNState, res_capacity_mw: np.ndarray, bess_energy_mwh: np.ndarray,
                  case_load_mw: float) -> None:
         self.cfg = cfg
         self.cpn = cpn
-        self.layout = ObsLayout(CPN_BLOCKS, {"node": cpn.n_nodes, "battery": len(bess_energy_mwh)})
+        self.layout = ObsLayout(self.blocks, {"node": cpn.n_nodes, "battery": len(bess_energy_mwh)})
         L = self.layout
         self.res_capacity_mw = max(np.asarray(res_capacity_mw, dtype=float).sum(), 1e-9)
         self.bess_energy_mwh = np.asarray(bess_energy_mwh, dtype=float)

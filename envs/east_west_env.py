@@ -22,8 +22,25 @@ nodes, farms and batteries, the objective reward against a shadow day of both gr
 emissions and the demand-weighted mean MCI at the region's buses; and the western nodes' mean
 server utilization, cross-region placements and transferred GB.
 
-Not yet in this version (issue #16): migration of running tasks, component failures and the
-digital twin, the carbon-flow field in the observation, and the paper's Tables 7-8.
+Migration (Table 4: assign, hold, migrate). After the queued sub-tasks of an interval, the
+env asks about running sub-tasks with at least ``min_migration_h`` of work left, at most
+``migration_questions`` per interval, those on the nodes with the highest marginal carbon
+intensity first (the flag ``east_west.migration`` of the observation says which kind of
+question it is). A placement action migrates the sub-task: checkpoint, transfer of its state
+(``state_gb_per_server`` x servers; over the link between regions, else latency only) and
+restart hold the new servers for the transfer time, then the work left runs there; defer holds
+it where it is. The current pool and down nodes are masked.
+
+Failures (``failure_rate_scale`` > 0). Components of every node fail and are repaired as in
+:mod:`carbon_cpn.envs.failures` (Weibull up times, lognormal repairs, degradation telemetry
+before a failure), drawn from the family's stream ``"failures"``. A node with a component down
+takes no work; the sub-tasks running on a node when it fails lose their work and are ready
+again (unless migrated before). ``episode_metrics``: ``failures``, ``lost_work_server_h``,
+``mttr_min`` (mean time from a failure to the lost sub-tasks running again), ``migrations``,
+``migration_overhead`` (server-hours held by migration transfers / server-hours of work).
+
+Not yet in this version (issue #16): the digital-twin policy wrapper, the carbon-flow field in
+the observation and render, and the paper's Tables 7-8.
 """
 
 from __future__ import annotations
@@ -34,13 +51,28 @@ import numpy as np
 
 from carbon_cpn.envs.action_codec import Assignment
 from carbon_cpn.envs.cosim_env import CoSimEnv
+from carbon_cpn.envs.cpn import RUNNING
+from carbon_cpn.envs.east_west_observation import EastWestObservation
+from carbon_cpn.envs.failures import FailureConfig, FailureProcess
 from carbon_cpn.envs.outcome import IntervalOutcome
 from carbon_cpn.envs.power_side import RegionalGrids
 from carbon_cpn.envs.workload import JobBatch
 
 
 class EastWestEnv(CoSimEnv):
-    def __init__(self, scenario: Any = "east_west", render_mode: str | None = None, **overrides: Any) -> None:
+    def __init__(self, scenario: Any = "east_west", render_mode: str | None = None, *,
+                 failure_rate_scale: float = 5.0, migration_questions: int = 8, min_migration_h: float = 0.5,
+                 state_gb_per_server: float = 2.0, **overrides: Any) -> None:
+        for name, v in (("failure_rate_scale", failure_rate_scale), ("min_migration_h", min_migration_h),
+                        ("state_gb_per_server", state_gb_per_server)):
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                raise ValueError(f"{name}={v!r}: expected a number >= 0")
+        if not (isinstance(migration_questions, int) and migration_questions >= 0):
+            raise ValueError(f"migration_questions={migration_questions!r}: expected an integer >= 0")
+        self.failure_rate_scale = float(failure_rate_scale)
+        self.migration_questions = migration_questions
+        self.min_migration_h = float(min_migration_h)
+        self.state_gb_per_server = float(state_gb_per_server)
         super().__init__(scenario, render_mode=render_mode, **overrides)
         if not isinstance(self.power, RegionalGrids):
             raise ValueError(f"scenario={self.cfg.name!r}: expected a scenario with [[regions]]")
@@ -52,6 +84,10 @@ class EastWestEnv(CoSimEnv):
         self.type_data_gb = np.array([t.data_gb for t in self.cfg.workload.types])
 
     # ------------------------------------------------------------------ family hooks
+    def make_observation(self) -> EastWestObservation:
+        return EastWestObservation(self.cfg, self.cpn, self.power.res_capacity_mw, self.power.bess_energy_mwh,
+                                   self.power.case_load_mw)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         self.job_home = np.zeros(0, dtype=np.int64)
         self.job_data_gb = np.zeros(0)
@@ -65,6 +101,20 @@ class EastWestEnv(CoSimEnv):
         self.region_demand_mwh = np.zeros(n_reg)
         self.west_busy = 0.0
         self.n_booked = 0
+        self.busy_server_h = 0.0
+        self.candidates: list[int] = []
+        self.asked_migrations = 0
+        self.migrations = 0
+        self.migration_server_h = 0.0
+        self.lost_at: dict[int, float] = {}
+        self.recovery_h: list[float] = []
+        self.lost_work_server_h = 0.0
+        self.failures = 0
+        self.node_down = np.zeros(self.n_nodes, dtype=bool)
+        self.failure_process: FailureProcess | None = None
+        self.observation.migration = False
+        self.observation.node_down = self.node_down
+        self.observation.degradation = np.zeros(self.n_nodes)
         return super().reset(seed=seed, options=options)
 
 
@@ -75,10 +125,22 @@ class EastWestEnv(CoSimEnv):
         self.job_home = np.concatenate([self.job_home, home])
         self.job_data_gb = np.concatenate([self.job_data_gb, self.type_data_gb[batch.type_index]])
 
+    def action_masks(self) -> np.ndarray:
+        mask = super().action_masks()
+        head = self.queue.head
+        if head >= 0 and not self.done:
+            pools = mask[:-1].reshape(self.n_nodes, -1)
+            pools[self.node_down] = False
+            if self.cpn.t_status[head] == RUNNING:  # a migration question: not where it runs
+                pools[self.cpn.t_node[head], self.cpn.t_rtype[head]] = False
+        return mask
+
     def place(self, task: int, assignment: Assignment) -> bool:
         cpn = self.cpn
-        if cpn.free[assignment.node, assignment.resource] < cpn.t_units[task]:
+        if cpn.free[assignment.node, assignment.resource] < cpn.t_units[task] or self.node_down[assignment.node]:
             return False
+        if cpn.t_status[task] == RUNNING:
+            return self._migrate(task, assignment)
         job = int(cpn.t_job[task])
         delay = 0.0
         if self.node_region[assignment.node] != self.job_home[job]:
@@ -87,11 +149,50 @@ class EastWestEnv(CoSimEnv):
             self.transfer_gb += gb
             self.cross_region += 1
         self.placed += 1
+        if task in self.lost_at:
+            self.recovery_h.append(self.now_h - self.lost_at.pop(task))
         cpn.assign(task, assignment.node, assignment.resource, self.now_h, delay_h=delay)
         return True
 
+    def _migrate(self, task: int, to: Assignment) -> bool:
+        cpn = self.cpn
+        if (cpn.t_node[task], cpn.t_rtype[task]) == (to.node, to.resource):
+            return False
+        gb = self.state_gb_per_server * float(cpn.t_units[task])
+        if self.node_region[to.node] != self.node_region[cpn.t_node[task]]:
+            delay = float(self.cfg.link.transfer_h(gb))
+        else:
+            delay = self.cfg.link.latency_ms / 1000.0 / 3600.0 / 6.0  # within a region: 5-7 ms (Table 1)
+        cpn.migrate(task, to.node, to.resource, self.now_h, delay)
+        self.migrations += 1
+        self.migration_server_h += delay * float(cpn.t_units[task])
+        return True
+
+    def next_question(self) -> bool:
+        """Migration questions, after the queued sub-tasks (module docstring)."""
+        cpn = self.cpn
+        self.observation.migration = False
+        while self.candidates and self.queue.decisions < self.queue.max_decisions:
+            task = self.candidates.pop(0)
+            if cpn.t_status[task] != RUNNING or cpn.t_end[task] - self.now_h < self.min_migration_h:
+                continue
+            self.queue.head = task
+            self.observation.migration = True
+            return True
+        return False
+
     def interval_booked(self, o: IntervalOutcome) -> None:
-        """Per-region totals of the interval."""
+        """Per-region totals of the interval; failures in it; the next interval's migration
+        candidates."""
+        self.observation.migration = False
+        self.busy_server_h += float((o.compute.utilization * self.cpn.capacity).sum()) * o.interval_h
+        self._failures(o.start_h, o.interval_h)
+        cpn = self.cpn
+        run = cpn.running_on(~self.node_down)
+        t1 = o.start_h + o.interval_h
+        run = run[cpn.t_end[run] - t1 >= self.min_migration_h]
+        order = np.argsort(-o.node_mci_kg_per_mwh[cpn.t_node[run]], kind="stable")
+        self.candidates = run[order][: self.migration_questions].tolist()
         dt = o.interval_h
         e = o.node_energy_mwh
         self.region_cpn_mwh += np.bincount(self.node_region, weights=e, minlength=len(self.region_names))
@@ -109,8 +210,35 @@ class EastWestEnv(CoSimEnv):
             self.west_busy += float((util * cap).sum() / max(cap.sum(), 1.0))
         self.n_booked += 1
 
+    def _failures(self, t0: float, dt: float) -> None:
+        if self.failure_rate_scale <= 0:
+            return
+        if self.failure_process is None:
+            cfg = FailureConfig(rate_scale=self.failure_rate_scale)
+            self.failure_process = FailureProcess(cfg, self.n_nodes, self.streams.extra("failures"))
+            comps = cfg.components
+            self._tele_base = np.array([c.baseline for c in comps], dtype=float)  # [comp, signal]
+            self._tele_shift = np.array([c.shift for c in comps], dtype=float)
+        st = self.failure_process.step(t0, dt)
+        failed = st.failed.any(axis=1)
+        t1 = t0 + dt
+        if failed.any():
+            self.failures += int(st.failed.sum())
+            lost = self.cpn.running_on(failed)
+            self.lost_work_server_h += self.cpn.restart(lost, t1)
+            for k in lost.tolist():
+                self.lost_at.setdefault(k, t1)
+        self.node_down[:] = self.failure_process.down_at(t1).any(axis=1)
+        level = (st.telemetry - self._tele_base[None]) / self._tele_shift[None]
+        self.observation.degradation = np.clip(level.max(axis=(1, 2)), -1.0, 2.0)
+
     def episode_metrics(self) -> dict[str, float]:
         m = super().episode_metrics()
+        m["failures"] = float(self.failures)
+        m["lost_work_server_h"] = self.lost_work_server_h
+        m["mttr_min"] = 60.0 * float(np.mean(self.recovery_h)) if self.recovery_h else 0.0
+        m["migrations"] = float(self.migrations)
+        m["migration_overhead"] = self.migration_server_h / self.busy_server_h if self.busy_server_h > 0 else 0.0
         for k, name in enumerate(self.region_names):
             m[f"{name}_cpn_energy_mwh"] = float(self.region_cpn_mwh[k])
             m[f"{name}_cpn_emissions_tco2"] = float(self.region_cpn_kg[k]) / 1000.0

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from carbon_cpn.envs.cpn import RUNNING
 from carbon_cpn.envs.workload import JobBatch
 from carbon_cpn.optim.grid import GridModel
 
@@ -32,6 +33,9 @@ class HeadTask:
     high_qos: bool
     workload_type: str
     tasks_left_in_job: int
+    #: True when the head is already running and the question is whether to migrate it
+    #: (families with migration); a placement action then moves it, defer holds it.
+    running: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def scheduler_view(env: Any) -> SchedulerView:
             task=k, job=j, units=int(cpn.t_units[k]), prefers_gpu=bool(cpn.t_res[k] == 1), run_time_h=run,
             arrival_h=float(cpn.j_arrival[j]), deadline_h=float(cpn.j_deadline[j]), high_qos=bool(cpn.j_high[j]),
             workload_type=env.cfg.workload.types[int(cpn.j_type[j])].name,
-            tasks_left_in_job=int(cpn.j_ntasks[j] - cpn.j_ndone[j]),
+            tasks_left_in_job=int(cpn.j_ntasks[j] - cpn.j_ndone[j]), running=bool(cpn.t_status[k] == RUNNING),
         )
     t = min(env.t, env.n_intervals - 1)
     avail = env.inputs.res_avail_mw[t].copy()

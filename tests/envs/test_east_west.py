@@ -78,7 +78,8 @@ def test_the_east_is_dirtier_than_the_west(env: gym.Env) -> None:
     assert m["east_cpn_energy_mwh"] + m["west_cpn_energy_mwh"] == pytest.approx(m["cpn_energy_mwh"], rel=1e-9)
 
 
-def test_a_placement_away_from_home_waits_for_its_data(env: gym.Env) -> None:
+def test_a_placement_away_from_home_waits_for_its_data() -> None:
+    env = gym.make(ENV_ID, failure_rate_scale=0.0)
     u = env.unwrapped
     env.reset(seed=5)
     link = u.cfg.link
@@ -87,7 +88,7 @@ def test_a_placement_away_from_home_waits_for_its_data(env: gym.Env) -> None:
         k = u.head_task
         mask = u.action_masks()
         acts = np.flatnonzero(mask[:-1])
-        if k < 0 or not acts.size:
+        if k < 0 or not acts.size or u.cpn.t_status[k] == RUNNING:  # no placement, or a migration question
             env.step(u.defer_action)
             continue
         job = int(u.cpn.t_job[k])
@@ -115,3 +116,63 @@ def test_regions_are_validated() -> None:
                                                 "gpu_units": 1}])
     with pytest.raises(ScenarioError, match="link.home_share"):
         load_scenario("east_west", link__home_share=[1.0])
+
+
+def test_migration_moves_the_work_left() -> None:
+    env = gym.make(ENV_ID, failure_rate_scale=0.0)
+    u = env.unwrapped
+    obs, info = env.reset(seed=2)
+    flag = u.observation.layout.field("east_west", "migration")
+    rng = np.random.default_rng(0)
+    moved = 0
+    while not u.done and moved < 5:
+        k = u.head_task
+        if obs[flag] == 1.0:
+            assert u.cpn.t_status[k] == RUNNING
+            mask = info["action_mask"]
+            cur = u.codec.encode(int(u.cpn.t_node[k]), int(u.cpn.t_rtype[k]))
+            assert not mask[cur]  # never "migrate" to where it runs
+            acts = np.flatnonzero(mask[:-1])
+            if acts.size:
+                a = u.codec.decode(int(acts[0]))
+                old = (int(u.cpn.t_node[k]), int(u.cpn.t_rtype[k]))
+                now = u.now_h
+                frac = min((u.cpn.t_end[k] - now) / u.cpn.run_time_h(k, *old), 1.0)
+                units = float(u.cpn.t_units[k])
+                cross = u.node_region[a.node] != u.node_region[old[0]]
+                # 2 GB of state per server: over the link between regions, 35 ms / 6 within.
+                delay = (0.035 + 2.0 * units * 8 / 100.0) / 3600 if cross else 0.035 / 6 / 3600
+                obs, _, _, _, info = env.step(int(acts[0]))
+                assert (u.cpn.t_node[k], u.cpn.t_rtype[k]) == (a.node, a.resource)
+                assert u.cpn.t_end[k] - now == pytest.approx(delay + frac * u.cpn.run_time_h(k, a.node, a.resource),
+                                                            rel=1e-9)
+                np.testing.assert_array_equal(u.cpn.allocated(), u.cpn.capacity - u.cpn.free)
+                moved += 1
+                continue
+        obs, _, _, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+    assert moved > 0
+    assert u.episode_metrics()["migrations"] == moved
+
+
+def test_failures_lose_running_work_and_block_the_node() -> None:
+    env = gym.make(ENV_ID, failure_rate_scale=40.0)
+    u = env.unwrapped
+    _, info = env.reset(seed=4)
+    rng = np.random.default_rng(4)
+    done = False
+    while not done:
+        # No work runs on a node that is down, and masks never offer one.
+        assert u.cpn.running_on(u.node_down).size == 0
+        pools = info["action_mask"][:-1].reshape(u.n_nodes, -1)
+        assert not pools[u.node_down].any()
+        _, _, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+    m = info["episode_metrics"]
+    assert m["failures"] > 0 and m["lost_work_server_h"] > 0 and m["mttr_min"] > 0
+    assert m["jobs_completed"] + m["jobs_failed"] + m["jobs_pending"] == m["jobs_arrived"]
+
+
+def test_bad_family_settings_are_named() -> None:
+    with pytest.raises(ValueError, match="failure_rate_scale=-1"):
+        gym.make(ENV_ID, failure_rate_scale=-1.0)
+    with pytest.raises(ValueError, match="migration_questions=1.5"):
+        gym.make(ENV_ID, migration_questions=1.5)
