@@ -59,6 +59,11 @@ def static_node_mci(env: CarbonCPNEnv, days: tuple[int, ...] = SCAS_REFERENCE_DA
     u = env.unwrapped
     if not days or any(not (0 <= int(d) <= 364) for d in days):
         raise ValueError(f"days={days!r}: expected a non-empty tuple of days in [0, 364]")
+    if u.cfg.regions:  # regional grids: each region's grid-only dispatch of the days, CPN idle
+        p = u.power
+        n = int(round(24.0 / u.interval_h))
+        mci = [p.shadow(p.inputs(int(d), n), p.committed(int(d), n), u.idle_bus_mw).mci_kg_per_mwh for d in days]
+        return np.concatenate(mci, axis=0).mean(axis=0)[u.node_bus].copy()
     bus_mci = _static_bus_mci(u.cfg, float(u.interval_h), tuple(int(d) for d in days))
     return bus_mci[u.node_bus].copy()
 

@@ -239,6 +239,8 @@ class EastWestEnv(CoSimEnv):
         m["mttr_min"] = 60.0 * float(np.mean(self.recovery_h)) if self.recovery_h else 0.0
         m["migrations"] = float(self.migrations)
         m["migration_overhead"] = self.migration_server_h / self.busy_server_h if self.busy_server_h > 0 else 0.0
+        m["busy_server_h"] = self.busy_server_h
+        m["cpn_kg_per_server_h"] = m["cpn_emissions_tco2"] * 1000.0 / self.busy_server_h if self.busy_server_h > 0 else 0.0
         for k, name in enumerate(self.region_names):
             m[f"{name}_cpn_energy_mwh"] = float(self.region_cpn_mwh[k])
             m[f"{name}_cpn_emissions_tco2"] = float(self.region_cpn_kg[k]) / 1000.0

@@ -176,3 +176,14 @@ def test_bad_family_settings_are_named() -> None:
         gym.make(ENV_ID, failure_rate_scale=-1.0)
     with pytest.raises(ValueError, match="migration_questions=1.5"):
         gym.make(ENV_ID, migration_questions=1.5)
+
+
+def test_static_intensities_come_from_each_regions_grid(env: gym.Env) -> None:
+    from carbon_cpn.agents.signals import static_node_mci
+
+    env.reset(seed=1)
+    u = env.unwrapped
+    ci = static_node_mci(env, days=(15, 196))
+    east = u.node_region == u.region_names.index("east")
+    # Every eastern node sees its coal-heavy grid, every western one its wind-and-solar grid.
+    assert ci[east].min() > ci[~east].max() > 0
