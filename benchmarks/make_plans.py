@@ -6,7 +6,7 @@ Each day is solved as the scenario's ``[commitment]`` section says (the same cod
 env's first reset of a day) and written to the disk cache, so an interrupted run resumes where
 it stopped. When all 365 days are there (or with ``--partial``, the days solved so far), they
 are packed into
-``envs/data/plans/<scenario>_<hash>_s<seed>.npz`` (commitment, day-ahead LMP and MCI as float32,
+``carbon_cpn/envs/data/plans/<scenario>_<hash>_s<seed>.npz`` (commitment, day-ahead LMP and MCI as float32,
 objective, gap, status and solve time per day, and the ``days`` they belong to), which
 ``PlanCommitment`` reads first. The
 summary printed at the end (status counts, gap and time quantiles) is what the README quotes.

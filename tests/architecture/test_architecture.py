@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Import prefix -> source folder (pyproject's package-dir).
-PACKAGES = {"carbon_cpn.envs": "envs", "carbon_cpn.optim": "optim", "carbon_cpn.agents": "agents",
-            "carbon_cpn": "carbon_cpn"}
+#: Import prefix -> source folder.
+PACKAGES = {"carbon_cpn": "carbon_cpn"}
 MAX_LINES = 420  # "about 400"
 #: Private attributes of third-party objects read on purpose, with the reason.
 ALLOWED_PRIVATE = {
-    ("optim/grid.py", "_pd2ppc_lookups"): "pandapower's bus -> matrix-row lookup has no public accessor",
+    ("carbon_cpn/optim/grid.py", "_pd2ppc_lookups"): "pandapower's bus -> matrix-row lookup has no public accessor",
 }
 
 

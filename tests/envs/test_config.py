@@ -38,7 +38,7 @@ def test_overrides_apply_and_validate() -> None:
 
 
 def test_unknown_key_in_file(tmp_path: Path) -> None:
-    text = Path(__file__).parents[2].joinpath("envs/scenarios/tiny.toml").read_text()
+    text = Path(__file__).parents[2].joinpath("carbon_cpn/envs/scenarios/tiny.toml").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("jobs_per_hour = 6.0", "jobs_per_hour = 6.0\njobs_per_day = 3"))
     with pytest.raises(ScenarioError, match=r"workload.jobs_per_day: unknown key; expected one of"):
