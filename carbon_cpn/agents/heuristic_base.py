@@ -25,7 +25,7 @@ import numpy as np
 from carbon_cpn.envs.views import SchedulerView
 
 #: MCI below this [kg/MWh] is treated as this in ratios (MCI can be 0 or negative where a
-#: battery, a curtailed farm or congestion is on the margin; see optim/dispatch.py).
+#: battery, a curtailed farm or congestion is on the margin; see carbon_cpn/optim/dispatch.py).
 MCI_FLOOR_KG_PER_MWH = 1.0
 
 

@@ -15,7 +15,7 @@
   schedule) gives the profile.
 
 Both come from the env's own grid: the commitment's Pmin and no-load costs, the units the
-scenario's commitment source commits, the carbon price in the offers (``envs/day_dispatch.py``).
+scenario's commitment source commits, the carbon price in the offers (``carbon_cpn/envs/day_dispatch.py``).
 The static intensities are cached in-process per scenario, because dispatching a day takes
 about a second and the leaderboard builds a policy per seed.
 """

@@ -135,7 +135,7 @@ SCENARIO_DIR = "scenarios"
 
 
 def available_scenarios() -> list[str]:
-    """Names of the scenarios shipped in ``envs/scenarios/``."""
+    """Names of the scenarios shipped in ``carbon_cpn/envs/scenarios/``."""
     base = resources.files("carbon_cpn.envs") / SCENARIO_DIR
     return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".toml"))
 

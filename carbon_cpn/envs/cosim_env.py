@@ -59,7 +59,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         cfg = self.cfg
         self.interval_h = cfg.episode.interval_min / 60.0
         self.n_intervals = int(round(cfg.episode.days * 24 / self.interval_h))
-        #: The grid side: one dispatched grid, or regional grids stacked (``envs/power_side.py``).
+        #: The grid side: one dispatched grid, or regional grids stacked (``carbon_cpn/envs/power_side.py``).
         self.power: SingleGrid | RegionalGrids = self.make_power(commitment)
         self.cpn = CPNState(cfg.cpn, cfg.workload)
         self.jobs = JobGenerator(cfg.workload)

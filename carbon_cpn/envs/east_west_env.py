@@ -3,7 +3,7 @@
 After "Carbon-Computing Coupling Optimization and Green Scheduling System for Intelligent
 Computing Centers" (Xie, Wei; c3o), Tables 1-2, on the shared core
 (:class:`~carbon_cpn.envs.cosim_env.CoSimEnv`): two regions, each a grid of its own dispatched
-every interval (``envs/scenarios/east_west.toml``: a coal-heavy, load-heavy East on case30; a
+every interval (``carbon_cpn/envs/scenarios/east_west.toml``: a coal-heavy, load-heavy East on case30; a
 West on case14 rich in wind and solar), GPU-dense eastern nodes (PUE 1.67) and CPU-rich
 western nodes (PUE 1.22), and a cross-region link (``[link]``: latency, bandwidth, energy per
 GB). Carbon intensities and prices come from the dispatched grids, not from a file.

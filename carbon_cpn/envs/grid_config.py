@@ -20,7 +20,7 @@ class RenewableConfig:
     bus: int
     #: Nameplate capacity [MW].
     capacity_mw: float
-    #: Column of ``envs/data/profiles_hourly.csv`` (per-unit availability).
+    #: Column of ``carbon_cpn/envs/data/profiles_hourly.csv`` (per-unit availability).
     profile: str
 
     def __post_init__(self) -> None:

@@ -1,8 +1,8 @@
-"""Hourly per-unit profiles of renewable availability and base load (``envs/data/``).
+"""Hourly per-unit profiles of renewable availability and base load (``carbon_cpn/envs/data/``).
 
 The shipped file holds one year (8760 hours) of per-unit solar and wind availability at several
 sites and a per-unit system load shape (peak 1.0), all derived from measured data; see
-``envs/data/README.md`` for provenance and ``envs/data/make_profiles.py`` for the script that
+``carbon_cpn/envs/data/README.md`` for provenance and ``carbon_cpn/envs/data/make_profiles.py`` for the script that
 made them. This module reads the file once and cuts windows of it at the grid interval.
 """
 

@@ -2,7 +2,7 @@
 
 A system operator commits units at noon of the day before, on a forecast of the next day's
 load and renewables, and the real day then differs from that forecast. This module makes both
-from the measured year (``envs/data/profiles_hourly.csv``):
+from the measured year (``carbon_cpn/envs/data/profiles_hourly.csv``):
 
 * **Measured errors.** For every series (each farm's per-unit availability, the per-unit load)
   the residual of a day is its deviation, hour by hour, from the mean of the same hour on the

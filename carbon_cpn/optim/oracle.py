@@ -24,7 +24,7 @@ lower bound on that objective for any policy on the same episode:
   env's myopic rule (a fixed value of stored energy) is one feasible choice of theirs, and
   its end-of-day SOC is not valued by the env either;
 * CPN power: idle power of every node (a constant) plus, per placed sub-task, units x facility
-  MW per busy server x the exact overlap of its run with each interval (``envs/cpn.py``);
+  MW per busy server x the exact overlap of its run with each interval (``carbon_cpn/envs/cpn.py``);
 * a sub-task holds its servers from its start boundary until the boundary at or after its
   end (the env frees servers and releases successors at interval ends) - capacity rows;
 * DAG precedence: a successor starts no earlier than the boundary after its predecessor

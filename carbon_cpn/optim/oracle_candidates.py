@@ -40,7 +40,7 @@ def candidates(p: OracleProblem) -> Candidates:
     for a, b in zip(p.edge_pred.tolist(), p.edge_succ.tolist()):
         preds[b].append(a)
         succs[a].append(b)
-    # Sub-tasks of a job are numbered in a topological order (envs/workload.py).
+    # Sub-tasks of a job are numbered in a topological order (carbon_cpn/envs/workload.py).
     es = np.zeros(n_task, dtype=np.int64)
     for k in range(n_task):
         es[k] = p.job_release[p.task_job[k]]

@@ -4,7 +4,7 @@ Run offline in a throwaway environment (these packages are not dependencies of c
 
     python3 -m venv /tmp/datavenv
     /tmp/datavenv/bin/pip install pvlib==0.16.1 windpowerlib==0.2.2 demandlib==0.2.2 pandas
-    /tmp/datavenv/bin/python envs/data/make_profiles.py
+    /tmp/datavenv/bin/python carbon_cpn/envs/data/make_profiles.py
 
 Every input is measured data shipped inside those packages; see README.md beside this file.
 The script is deterministic.
