@@ -39,8 +39,14 @@ again (unless migrated before). ``episode_metrics``: ``failures``, ``lost_work_s
 ``mttr_min`` (mean time from a failure to the lost sub-tasks running again), ``migrations``,
 ``migration_overhead`` (server-hours held by migration transfers / server-hours of work).
 
-Not yet in this version (issue #16): the digital-twin policy wrapper, the carbon-flow field in
-the observation and render, and the paper's Tables 7-8.
+Virtual carbon flow (c3o eqs. 4-5, :mod:`carbon_cpn.envs.carbon_field`). A 4000 x 2500 km map
+of the country, the western nodes on its west side and the eastern on its east; each interval
+every node emits its power x the marginal intensity at its bus (kg/h) into the field, which
+diffuses, drifts west to east with the power the programme sends that way (``field_velocity``)
+and decays (``field_decay_per_h``: the field shows recent carbon). The observation carries its
+4 x 2 block means over its mean; ``render()`` in ``rgb_array`` mode draws the map (Fig. 2).
+
+Not yet in this version (issue #16): the digital-twin policy wrapper and the paper's Tables 7-8.
 """
 
 from __future__ import annotations
@@ -50,19 +56,27 @@ from typing import Any
 import numpy as np
 
 from carbon_cpn.envs.action_codec import Assignment
+from carbon_cpn.envs.carbon_field import CarbonField, CarbonFieldConfig, render_map
 from carbon_cpn.envs.cosim_env import CoSimEnv
 from carbon_cpn.envs.cpn import RUNNING
-from carbon_cpn.envs.east_west_observation import EastWestObservation
+from carbon_cpn.envs.east_west_observation import FIELD_BLOCKS, EastWestObservation
 from carbon_cpn.envs.failures import FailureConfig, FailureProcess
 from carbon_cpn.envs.outcome import IntervalOutcome
 from carbon_cpn.envs.power_side import RegionalGrids
 from carbon_cpn.envs.workload import JobBatch
 
 
+#: Map positions [km] of the scenario's nodes (west to east, south to north), by name; a node
+#: not listed goes to its region's side of the map.
+NODE_XY_KM = {"eastern_01": (3300.0, 1500.0), "eastern_02": (3500.0, 1000.0), "western_01": (700.0, 1700.0),
+              "western_02": (1000.0, 900.0), "western_03": (1400.0, 1300.0)}
+
+
 class EastWestEnv(CoSimEnv):
     def __init__(self, scenario: Any = "east_west", render_mode: str | None = None, *,
                  failure_rate_scale: float = 5.0, migration_questions: int = 8, min_migration_h: float = 0.5,
-                 state_gb_per_server: float = 2.0, **overrides: Any) -> None:
+                 state_gb_per_server: float = 2.0, field_velocity_km_per_h: float = 30.0,
+                 field_decay_per_h: float = 0.2, **overrides: Any) -> None:
         for name, v in (("failure_rate_scale", failure_rate_scale), ("min_migration_h", min_migration_h),
                         ("state_gb_per_server", state_gb_per_server)):
             if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
@@ -74,6 +88,11 @@ class EastWestEnv(CoSimEnv):
         self.min_migration_h = float(min_migration_h)
         self.state_gb_per_server = float(state_gb_per_server)
         super().__init__(scenario, render_mode=render_mode, **overrides)
+        self.field_config = CarbonFieldConfig(size_km=(4000.0, 2500.0), cells=(40, 25), diffusion_km2_per_h=2500.0,
+                                              velocity_km_per_h=(float(field_velocity_km_per_h), 0.0),
+                                              decay_per_h=float(field_decay_per_h))
+        xy = [NODE_XY_KM.get(nd.name, (3400.0 if nd.region == "east" else 1000.0, 1250.0)) for nd in self.cfg.cpn.nodes]
+        self.field = CarbonField(self.field_config, node_xy=xy)
         if not isinstance(self.power, RegionalGrids):
             raise ValueError(f"scenario={self.cfg.name!r}: expected a scenario with [[regions]]")
         self.region_names = self.power.names
@@ -115,6 +134,8 @@ class EastWestEnv(CoSimEnv):
         self.observation.migration = False
         self.observation.node_down = self.node_down
         self.observation.degradation = np.zeros(self.n_nodes)
+        self.field.reset()
+        self.observation.field_summary = np.zeros(FIELD_BLOCKS[0] * FIELD_BLOCKS[1])
         return super().reset(seed=seed, options=options)
 
 
@@ -185,6 +206,10 @@ class EastWestEnv(CoSimEnv):
         """Per-region totals of the interval; failures in it; the next interval's migration
         candidates."""
         self.observation.migration = False
+        self.field.step(o.interval_h, o.node_power_mw * o.node_mci_kg_per_mwh)  # kg/h per node
+        blocks = self.field.summary(FIELD_BLOCKS)
+        mean = float(blocks.mean())
+        self.observation.field_summary = blocks / mean if mean > 0 else np.zeros_like(blocks)
         self.busy_server_h += float((o.compute.utilization * self.cpn.capacity).sum()) * o.interval_h
         self._failures(o.start_h, o.interval_h)
         cpn = self.cpn
@@ -232,8 +257,28 @@ class EastWestEnv(CoSimEnv):
         level = (st.telemetry - self._tele_base[None]) / self._tele_shift[None]
         self.observation.degradation = np.clip(level.max(axis=(1, 2)), -1.0, 2.0)
 
+    def render(self) -> Any:
+        if self.render_mode != "rgb_array":
+            return super().render()
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 5), dpi=80)
+        render_map(ax, self.field, node_names=[nd.name for nd in self.cfg.cpn.nodes])
+        ax.set_title(f"virtual carbon flow, day {self.day}  {self.now_h % 24:05.2f} h")
+        ax.set_xlabel("km (west to east)")
+        ax.set_ylabel("km")
+        fig.tight_layout()
+        fig.canvas.draw()
+        img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        plt.close(fig)
+        return img
+
     def episode_metrics(self) -> dict[str, float]:
         m = super().episode_metrics()
+        m["field_mass_tco2"] = self.field.total_mass() / 1000.0
         m["failures"] = float(self.failures)
         m["lost_work_server_h"] = self.lost_work_server_h
         m["mttr_min"] = 60.0 * float(np.mean(self.recovery_h)) if self.recovery_h else 0.0

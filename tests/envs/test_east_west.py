@@ -187,3 +187,23 @@ def test_static_intensities_come_from_each_regions_grid(env: gym.Env) -> None:
     east = u.node_region == u.region_names.index("east")
     # Every eastern node sees its coal-heavy grid, every western one its wind-and-solar grid.
     assert ci[east].min() > ci[~east].max() > 0
+
+
+def test_carbon_field_holds_the_cpn_emissions_without_decay() -> None:
+    # Zero-flux walls and no decay: the field's mass is every interval's node power x MCI x dt,
+    # i.e. the CPN's own emissions of the episode.
+    env = gym.make(ENV_ID, field_decay_per_h=0.0, failure_rate_scale=0.0)
+    _, m = _rollout(env, 8)
+    assert m["field_mass_tco2"] == pytest.approx(m["cpn_emissions_tco2"], rel=1e-9)
+    u = env.unwrapped
+    blocks = u.observation.field_summary
+    assert blocks.mean() == pytest.approx(1.0) and (blocks >= 0).all()
+    # The East emits more than the West: its half of the map holds more carbon.
+    assert blocks.reshape(4, 2)[2:].sum() > blocks.reshape(4, 2)[:2].sum()
+
+
+def test_render_draws_the_carbon_map() -> None:
+    env = gym.make(ENV_ID, render_mode="rgb_array")
+    env.reset(seed=1)
+    img = env.render()
+    assert img.ndim == 3 and img.shape[2] == 3 and img.std() > 0
