@@ -24,8 +24,8 @@ server utilization, cross-region placements and transferred GB.
 
 Migration (Table 4: assign, hold, migrate). After the queued sub-tasks of an interval, the
 env asks about running sub-tasks with at least ``min_migration_h`` of work left, at most
-``migration_questions`` per interval, those on the nodes with the highest marginal carbon
-intensity first (the flag ``east_west.migration`` of the observation says which kind of
+``migration_questions`` per interval, those on the most degraded nodes (by the observed
+telemetry) first, then those on the nodes with the highest marginal carbon intensity (the flag ``east_west.migration`` of the observation says which kind of
 question it is). A placement action migrates the sub-task: checkpoint, transfer of its state
 (``state_gb_per_server`` x servers; over the link between regions, else latency only) and
 restart hold the new servers for the transfer time, then the work left runs there; defer holds
@@ -93,6 +93,7 @@ class EastWestEnv(CoSimEnv):
                                               decay_per_h=float(field_decay_per_h))
         xy = [NODE_XY_KM.get(nd.name, (3400.0 if nd.region == "east" else 1000.0, 1250.0)) for nd in self.cfg.cpn.nodes]
         self.field = CarbonField(self.field_config, node_xy=xy)
+        self.telemetry: np.ndarray | None = None
         if not isinstance(self.power, RegionalGrids):
             raise ValueError(f"scenario={self.cfg.name!r}: expected a scenario with [[regions]]")
         self.region_names = self.power.names
@@ -131,6 +132,7 @@ class EastWestEnv(CoSimEnv):
         self.failures = 0
         self.node_down = np.zeros(self.n_nodes, dtype=bool)
         self.failure_process: FailureProcess | None = None
+        self.telemetry: np.ndarray | None = None
         self.observation.migration = False
         self.observation.node_down = self.node_down
         self.observation.degradation = np.zeros(self.n_nodes)
@@ -216,7 +218,10 @@ class EastWestEnv(CoSimEnv):
         run = cpn.running_on(~self.node_down)
         t1 = o.start_h + o.interval_h
         run = run[cpn.t_end[run] - t1 >= self.min_migration_h]
-        order = np.argsort(-o.node_mci_kg_per_mwh[cpn.t_node[run]], kind="stable")
+        # The most degraded nodes' work first (the telemetry in the observation), then the
+        # highest marginal carbon intensity.
+        node = cpn.t_node[run]
+        order = np.lexsort((-o.node_mci_kg_per_mwh[node], -np.round(self.observation.degradation[node], 3)))
         self.candidates = run[order][: self.migration_questions].tolist()
         dt = o.interval_h
         e = o.node_energy_mwh
@@ -254,6 +259,8 @@ class EastWestEnv(CoSimEnv):
             for k in lost.tolist():
                 self.lost_at.setdefault(k, t1)
         self.node_down[:] = self.failure_process.down_at(t1).any(axis=1)
+        #: The last telemetry reading, ``[node, component, signal]`` (what a digital twin reads).
+        self.telemetry = st.telemetry
         level = (st.telemetry - self._tele_base[None]) / self._tele_shift[None]
         self.observation.degradation = np.clip(level.max(axis=(1, 2)), -1.0, 2.0)
 

@@ -15,8 +15,10 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-import carbon_cpn
-from carbon_cpn.agents.baselines import make_policy
+# Record from the working copy (a script's folder, not the repository root, heads sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import carbon_cpn  # noqa: E402
+from carbon_cpn.agents.baselines import make_policy  # noqa: E402
 
 PATH = Path(__file__).with_name("rollouts.npz")
 SEEDS = (1, 1000, 2024)
