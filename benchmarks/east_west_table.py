@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 import carbon_cpn  # noqa: F401
 from carbon_cpn.agents.baselines import HEURISTICS, make_policy
+from carbon_cpn.agents.metric_table import header, play, row
 from carbon_cpn.atomic_io import atomic_write_text
 
 COLUMNS = (("objective_usd", "objective $", 0), ("job_success_rate", "job success", 3),
@@ -35,17 +35,7 @@ COLUMNS = (("objective_usd", "objective $", 0), ("job_success_rate", "job succes
 
 def run(name: str, seeds: list[int]) -> list[dict[str, float]]:
     env = gym.make("CarbonCPN-EastWest-v0")
-    out = []
-    for seed in seeds:
-        obs, _ = env.reset(seed=seed)
-        policy = make_policy(name, env, seed)
-        done = False
-        while not done:
-            a, _ = policy.predict(obs)
-            obs, _, term, trunc, info = env.step(int(a))
-            done = term or trunc
-        out.append(info["episode_metrics"])
-    return out
+    return [play(env, make_policy(name, env, seed), seed) for seed in seeds]
 
 
 def main() -> None:
@@ -61,14 +51,9 @@ def main() -> None:
              f"Seeds {seeds[0]}-{seeds[-1]}, one episode each (one day, 15-minute intervals, failures at 5x the "
              "default rate); mean, and in brackets the standard deviation over seeds. Made by "
              f"`python benchmarks/east_west_table.py --seeds {a.seeds}`.", "",
-             "| method | " + " | ".join(c[1] for c in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+             *header(COLUMNS)]
     for name in HEURISTICS:
-        ms = run(name, seeds)
-        cells = []
-        for key, _, digits in COLUMNS:
-            v = np.array([m[key] for m in ms], dtype=float)
-            cells.append(f"{v.mean():,.{digits}f} ({v.std():,.{digits}f})")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(row(name, run(name, seeds), COLUMNS))
         print(lines[-1], flush=True)
     lines += ["", f"Wall time {time.time() - t0:.0f} s."]
     atomic_write_text(a.out, "\n".join(lines) + "\n")

@@ -14,28 +14,18 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 import carbon_cpn  # noqa: F401
 from carbon_cpn.agents.baselines import make_policy
 from carbon_cpn.agents.digital_twin import DigitalTwinPolicy, train_twin
+from carbon_cpn.agents.metric_table import header, play, row
 from carbon_cpn.atomic_io import atomic_write_text
 from carbon_cpn.envs.failures import FailureConfig
 
 COLUMNS = (("failures", "failures", 1), ("lost_work_server_h", "lost server-h", 0), ("mttr_min", "MTTR min", 1),
            ("migrations", "migrations", 1), ("job_success_rate", "job success", 3),
            ("cpn_emissions_tco2", "CPN t CO2", 1), ("objective_usd", "objective $", 0))
-
-
-def episode(env: gym.Env, policy, seed: int) -> dict[str, float]:
-    obs, _ = env.reset(seed=seed)
-    done = False
-    while not done:
-        a, _ = policy.predict(obs)
-        obs, _, term, trunc, info = env.step(int(a))
-        done = term or trunc
-    return info["episode_metrics"]
 
 
 def main() -> None:
@@ -59,19 +49,12 @@ def main() -> None:
              f"{a.threshold}; LSTM trained in {train_s:.0f} s on simulated histories (seed 10000). Mean (std over seeds). "
              f"Made by `python benchmarks/twin_mttr.py --seeds {a.seeds}`. MTTR: minutes from a failure until the "
              "sub-tasks it stopped run again; lost server-h: work the failures threw away.", "",
-             "| policy | " + " | ".join(c[1] for c in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+             *header(COLUMNS, first="policy")]
     for base in a.bases.split(","):
         for twin in (False, True):
-            rows = []
-            for seed in seeds:
-                pol = (DigitalTwinPolicy(env, seed, base=base, predictor=predictor, threshold=a.threshold) if twin
-                       else make_policy(base, env, seed))
-                rows.append(episode(env, pol, seed))
-            cells = []
-            for key, _, d in COLUMNS:
-                v = np.array([m[key] for m in rows], dtype=float)
-                cells.append(f"{v.mean():,.{d}f} ({v.std():,.{d}f})")
-            lines.append(f"| {base}{' + twin' if twin else ''} | " + " | ".join(cells) + " |")
+            rows = [play(env, DigitalTwinPolicy(env, seed, base=base, predictor=predictor, threshold=a.threshold) if twin
+                         else make_policy(base, env, seed), seed) for seed in seeds]
+            lines.append(row(f"{base}{' + twin' if twin else ''}", rows, COLUMNS))
             print(lines[-1], flush=True)
     lines += ["", f"Wall time {time.time() - t0:.0f} s."]
     atomic_write_text(a.out, "\n".join(lines) + "\n")
