@@ -23,7 +23,9 @@ from carbon_cpn.agents.metric_table import header, play, row
 from carbon_cpn.atomic_io import atomic_write_text
 from carbon_cpn.envs.failures import FailureConfig
 
-COLUMNS = (("failures", "failures", 1), ("lost_work_server_h", "lost server-h", 0), ("mttr_min", "MTTR min", 1),
+COLUMNS = (("failures", "failures", 1), ("incidents_with_lost_work", "failures that stopped work", 1),
+           ("lost_work_server_h", "lost server-h", 0), ("incident_recovery_min", "recovery per failure min", 1),
+           ("mttr_min", "MTTR per sub-task min", 1),
            ("migrations", "migrations", 1), ("job_success_rate", "job success", 3),
            ("cpn_emissions_tco2", "CPN t CO2", 1), ("objective_usd", "objective $", 0))
 
@@ -47,8 +49,10 @@ def main() -> None:
     lines = ["# The digital twin on CarbonCPN-EastWest-v0 (c3o Algorithm 3)", "",
              f"Seeds {seeds[0]}-{seeds[-1]}, one day each, failures at {a.rate_scale:g}x the default rate; twin threshold "
              f"{a.threshold}; LSTM trained in {train_s:.0f} s on simulated histories (seed 10000). Mean (std over seeds). "
-             f"Made by `python benchmarks/twin_mttr.py --seeds {a.seeds}`. MTTR: minutes from a failure until the "
-             "sub-tasks it stopped run again; lost server-h: work the failures threw away.", "",
+             f"Made by `python benchmarks/twin_mttr.py --seeds {a.seeds}`. Recovery per failure: minutes from a node's failure "
+             "until the last sub-task it stopped runs again (0 when it stopped none; c3o's MTTR is this kind of "
+             "number); MTTR per sub-task: the mean over the stopped sub-tasks; lost server-h: work the failures threw "
+             "away.", "",
              *header(COLUMNS, first="policy")]
     for base in a.bases.split(","):
         for twin in (False, True):

@@ -128,6 +128,10 @@ class EastWestEnv(CoSimEnv):
         self.migration_server_h = 0.0
         self.lost_at: dict[int, float] = {}
         self.recovery_h: list[float] = []
+        #: Node failures: [failure time, sub-tasks still to run again, time the last ran again,
+        #: sub-tasks it stopped].
+        self.incidents: list[list] = []
+        self.incident_of: dict[int, int] = {}
         self.lost_work_server_h = 0.0
         self.failures = 0
         self.node_down = np.zeros(self.n_nodes, dtype=bool)
@@ -174,6 +178,9 @@ class EastWestEnv(CoSimEnv):
         self.placed += 1
         if task in self.lost_at:
             self.recovery_h.append(self.now_h - self.lost_at.pop(task))
+            inc = self.incidents[self.incident_of.pop(task)]
+            inc[1].discard(task)
+            inc[2] = max(inc[2], self.now_h)
         cpn.assign(task, assignment.node, assignment.resource, self.now_h, delay_h=delay)
         return True
 
@@ -255,7 +262,13 @@ class EastWestEnv(CoSimEnv):
         if failed.any():
             self.failures += int(st.failed.sum())
             lost = self.cpn.running_on(failed)
+            lost_node = self.cpn.t_node[lost].copy()
             self.lost_work_server_h += self.cpn.restart(lost, t1)
+            for node in np.flatnonzero(failed).tolist():  # one incident per failed node
+                mine = [k for k in lost[lost_node == node].tolist() if k not in self.lost_at]
+                self.incidents.append([t1, set(mine), t1, len(mine)])
+                for k in mine:
+                    self.incident_of[k] = len(self.incidents) - 1
             for k in lost.tolist():
                 self.lost_at.setdefault(k, t1)
         self.node_down[:] = self.failure_process.down_at(t1).any(axis=1)
@@ -289,6 +302,11 @@ class EastWestEnv(CoSimEnv):
         m["failures"] = float(self.failures)
         m["lost_work_server_h"] = self.lost_work_server_h
         m["mttr_min"] = 60.0 * float(np.mean(self.recovery_h)) if self.recovery_h else 0.0
+        # Per node failure: until the last sub-task it stopped runs again (0 when it stopped none;
+        # one still waiting counts until now, a lower bound).
+        rec = [(max(end, self.now_h) if waiting else end) - t for t, waiting, end, _ in self.incidents]
+        m["incident_recovery_min"] = 60.0 * float(np.mean(rec)) if rec else 0.0
+        m["incidents_with_lost_work"] = float(sum(1 for *_, n in self.incidents if n > 0))
         m["migrations"] = float(self.migrations)
         m["migration_overhead"] = self.migration_server_h / self.busy_server_h if self.busy_server_h > 0 else 0.0
         m["busy_server_h"] = self.busy_server_h

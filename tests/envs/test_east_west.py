@@ -168,6 +168,7 @@ def test_failures_lose_running_work_and_block_the_node() -> None:
         _, _, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
     m = info["episode_metrics"]
     assert m["failures"] > 0 and m["lost_work_server_h"] > 0 and m["mttr_min"] > 0
+    assert 0 < m["incidents_with_lost_work"] <= m["failures"] and m["incident_recovery_min"] >= 0
     assert m["jobs_completed"] + m["jobs_failed"] + m["jobs_pending"] == m["jobs_arrived"]
 
 
