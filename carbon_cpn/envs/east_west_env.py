@@ -122,6 +122,9 @@ class EastWestEnv(CoSimEnv):
         self.west_busy = 0.0
         self.n_booked = 0
         self.busy_server_h = 0.0
+        n_types = len(self.cfg.workload.types)
+        self.type_kg = np.zeros(n_types)  # dynamic energy x MCI of each workload type's sub-tasks
+        self.type_server_h = np.zeros(n_types)
         self.candidates: list[int] = []
         self.asked_migrations = 0
         self.migrations = 0
@@ -215,6 +218,7 @@ class EastWestEnv(CoSimEnv):
         """Per-region totals of the interval; failures in it; the next interval's migration
         candidates."""
         self.observation.migration = False
+        self._book_types(o)
         self.field.step(o.interval_h, o.node_power_mw * o.node_mci_kg_per_mwh)  # kg/h per node
         blocks = self.field.summary(FIELD_BLOCKS)
         mean = float(blocks.mean())
@@ -246,6 +250,27 @@ class EastWestEnv(CoSimEnv):
             cap = self.cpn.capacity[west].astype(float)
             self.west_busy += float((util * cap).sum() / max(cap.sum(), 1.0))
         self.n_booked += 1
+
+    def _book_types(self, o: IntervalOutcome) -> None:
+        """Each workload type's server-hours in the interval and their emissions: the busy
+        servers' dynamic power (PUE included) x the overlap x the MCI at their node (c3o Table 8;
+        the idle power, which no sub-task causes, is not attributed)."""
+        cpn = self.cpn
+        n = cpn.n_tasks
+        t0, t1 = o.start_h, o.start_h + o.interval_h
+        placed = np.flatnonzero(cpn.t_node[:n] >= 0)
+        overlap = np.clip(np.minimum(cpn.t_end[placed], t1) - np.maximum(cpn.t_start[placed], t0), 0.0, None)
+        k = placed[overlap > 0]
+        overlap = overlap[overlap > 0]
+        if not k.size:
+            return
+        node, r = cpn.t_node[k], cpn.t_rtype[k]
+        server_h = cpn.t_units[k] * overlap
+        kg = server_h * cpn.dyn_mw_per_server[node, r] * o.node_mci_kg_per_mwh[node]
+        types = cpn.j_type[cpn.t_job[k]]
+        n_types = self.type_kg.size
+        self.type_kg += np.bincount(types, weights=kg, minlength=n_types)
+        self.type_server_h += np.bincount(types, weights=server_h, minlength=n_types)
 
     def _failures(self, t0: float, dt: float) -> None:
         if self.failure_rate_scale <= 0:
@@ -299,6 +324,9 @@ class EastWestEnv(CoSimEnv):
     def episode_metrics(self) -> dict[str, float]:
         m = super().episode_metrics()
         m["field_mass_tco2"] = self.field.total_mass() / 1000.0
+        for k, wt in enumerate(self.cfg.workload.types):
+            h = self.type_server_h[k]
+            m[f"type_{wt.name}_kg_per_server_h"] = float(self.type_kg[k] / h) if h > 0 else 0.0
         m["failures"] = float(self.failures)
         m["lost_work_server_h"] = self.lost_work_server_h
         m["mttr_min"] = 60.0 * float(np.mean(self.recovery_h)) if self.recovery_h else 0.0

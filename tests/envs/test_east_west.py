@@ -208,3 +208,21 @@ def test_render_draws_the_carbon_map() -> None:
     env.reset(seed=1)
     img = env.render()
     assert img.ndim == 3 and img.shape[2] == 3 and img.std() > 0
+
+
+def test_workload_types_share_the_cpns_dynamic_emissions() -> None:
+    # c3o Table 8's attribution: every busy server-hour belongs to one workload type, and the
+    # types' emissions are the CPN's emissions less its idle power's (failures off: no work lost).
+    env = gym.make(ENV_ID, failure_rate_scale=0.0)
+    u = env.unwrapped
+    idle_kg = []
+
+    def check(u, info) -> None:
+        for rec in info.get("intervals", []):
+            idle_kg.append(float(u.cpn.idle_mw @ rec["mci"][u.node_bus]) * u.interval_h)
+
+    _, m = _rollout(env, 6, check)
+    assert u.type_server_h.sum() == pytest.approx(m["busy_server_h"], rel=1e-9)
+    assert u.type_kg.sum() == pytest.approx(m["cpn_emissions_tco2"] * 1000 - sum(idle_kg), rel=1e-9)
+    for k, wt in enumerate(u.cfg.workload.types):
+        assert m[f"type_{wt.name}_kg_per_server_h"] == pytest.approx(u.type_kg[k] / u.type_server_h[k])
