@@ -49,6 +49,8 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     spaces, rewards and metrics of the default family."""
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: The observation builder :meth:`make_observation` makes (a family may name a subclass).
+    observation_class: type[CPNObservation] = CPNObservation
 
     def __init__(self, scenario: str | ScenarioConfig = "ieee30_5dc", render_mode: str | None = None,
                  commitment: CommitmentSource | None = None, **overrides: Any) -> None:
@@ -101,8 +103,8 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         return NodeResourceCodec(self.n_nodes)
 
     def make_observation(self) -> CPNObservation:
-        return CPNObservation(self.cfg, self.cpn, self.power.res_capacity_mw, self.power.bess_energy_mwh,
-                              self.power.case_load_mw)
+        return self.observation_class(self.cfg, self.cpn, self.power.res_capacity_mw, self.power.bess_energy_mwh,
+                                      self.power.case_load_mw)
 
     def place(self, task: int, assignment: Assignment) -> bool:
         """Run ``task`` as ``assignment`` says if it fits; False (a masked action) otherwise."""

@@ -73,6 +73,9 @@ NODE_XY_KM = {"eastern_01": (3300.0, 1500.0), "eastern_02": (3500.0, 1000.0), "w
 
 
 class EastWestEnv(CoSimEnv):
+    observation_class = EastWestObservation
+    observation: EastWestObservation
+
     def __init__(self, scenario: Any = "east_west", render_mode: str | None = None, *,
                  failure_rate_scale: float = 5.0, migration_questions: int = 8, min_migration_h: float = 0.5,
                  state_gb_per_server: float = 2.0, field_velocity_km_per_h: float = 30.0,
@@ -104,10 +107,6 @@ class EastWestEnv(CoSimEnv):
         self.type_data_gb = np.array([t.data_gb for t in self.cfg.workload.types])
 
     # ------------------------------------------------------------------ family hooks
-    def make_observation(self) -> EastWestObservation:
-        return EastWestObservation(self.cfg, self.cpn, self.power.res_capacity_mw, self.power.bess_energy_mwh,
-                                   self.power.case_load_mw)
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         self.job_home = np.zeros(0, dtype=np.int64)
         self.job_data_gb = np.zeros(0)
