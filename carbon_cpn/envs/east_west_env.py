@@ -41,7 +41,8 @@ again (unless migrated before). ``episode_metrics``: ``failures``, ``lost_work_s
 
 Virtual carbon flow (c3o eqs. 4-5, :mod:`carbon_cpn.envs.carbon_field`). A 4000 x 2500 km map
 of the country, the western nodes on its west side and the eastern on its east; each interval
-every node emits its power x the marginal intensity at its bus (kg/h) into the field, which
+every node emits its power x the marginal intensity at its bus (kg/h, none where that is
+negative) into the field, which
 diffuses, drifts west to east with the power the programme sends that way (``field_velocity``)
 and decays (``field_decay_per_h``: the field shows recent carbon). The observation carries its
 4 x 2 block means over its mean; ``render()`` in ``rgb_array`` mode draws the map (Fig. 2).
@@ -218,7 +219,9 @@ class EastWestEnv(CoSimEnv):
         candidates."""
         self.observation.migration = False
         self._book_types(o)
-        self.field.step(o.interval_h, o.node_power_mw * o.node_mci_kg_per_mwh)  # kg/h per node
+        # kg/h per node; a negative marginal intensity (a battery or curtailed farm on the margin)
+        # emits nothing into the field.
+        self.field.step(o.interval_h, o.node_power_mw * np.maximum(o.node_mci_kg_per_mwh, 0.0))
         blocks = self.field.summary(FIELD_BLOCKS)
         mean = float(blocks.mean())
         self.observation.field_summary = blocks / mean if mean > 0 else np.zeros_like(blocks)

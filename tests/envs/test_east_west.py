@@ -191,11 +191,19 @@ def test_static_intensities_come_from_each_regions_grid(env: gym.Env) -> None:
 
 
 def test_carbon_field_holds_the_cpn_emissions_without_decay() -> None:
-    # Zero-flux walls and no decay: the field's mass is every interval's node power x MCI x dt,
-    # i.e. the CPN's own emissions of the episode.
+    # Zero-flux walls and no decay: the field's mass is every interval's node power x MCI x dt
+    # (a negative MCI emitting nothing), summed from the interval records.
     env = gym.make(ENV_ID, field_decay_per_h=0.0, failure_rate_scale=0.0)
-    _, m = _rollout(env, 8)
-    assert m["field_mass_tco2"] == pytest.approx(m["cpn_emissions_tco2"], rel=1e-9)
+    emitted = []
+
+    def check(u, info) -> None:
+        for rec in info.get("intervals", []):
+            mci = np.maximum(rec["mci"][u.node_bus], 0.0)
+            emitted.append(float(rec["node_power_mw"] @ mci) * u.interval_h)
+
+    _, m = _rollout(env, 8, check)
+    assert m["field_mass_tco2"] * 1000 == pytest.approx(sum(emitted), rel=1e-9)
+    assert m["field_mass_tco2"] >= m["cpn_emissions_tco2"] - 1e-9
     u = env.unwrapped
     blocks = u.observation.field_summary
     assert blocks.mean() == pytest.approx(1.0) and (blocks >= 0).all()
@@ -226,3 +234,16 @@ def test_workload_types_share_the_cpns_dynamic_emissions() -> None:
     assert u.type_kg.sum() == pytest.approx(m["cpn_emissions_tco2"] * 1000 - sum(idle_kg), rel=1e-9)
     for k, wt in enumerate(u.cfg.workload.types):
         assert m[f"type_{wt.name}_kg_per_server_h"] == pytest.approx(u.type_kg[k] / u.type_server_h[k])
+
+
+def test_a_negative_marginal_intensity_emits_nothing_into_the_field() -> None:
+    import dataclasses
+
+    env = gym.make(ENV_ID, failure_rate_scale=0.0)
+    u = env.unwrapped
+    env.reset(seed=1)
+    before = u.field.total_mass()
+    last = u.ledger.last
+    u.interval_booked(dataclasses.replace(last, node_mci_kg_per_mwh=-np.abs(last.node_mci_kg_per_mwh) - 1.0))
+    # Only decay acts: the mass shrinks, nothing is added and nothing fails.
+    assert 0 <= u.field.total_mass() <= before
