@@ -7,7 +7,9 @@ renewable availability) cut from the measured profiles.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -22,7 +24,22 @@ def build_grid(cfg: GridConfig, commitment: CommitmentConfig | None = None) -> G
     """Turn a ``[grid]`` table into a :class:`GridModel` (pandapower is used here only).
 
     ``commitment`` may set the thermal units' minimum stable output and no-load cost, which
-    only matter when units can be switched off."""
+    only matter when units can be switched off. The model is built once per process for each
+    pair of (frozen) tables and shared: its arrays are read-only."""
+    return _cached_grid(cfg, commitment)
+
+
+@lru_cache(maxsize=16)
+def _cached_grid(cfg: GridConfig, commitment: CommitmentConfig | None) -> GridModel:
+    grid = _pandapower_grid(cfg, commitment)
+    for f in dataclasses.fields(grid):
+        value = getattr(grid, f.name)
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return grid
+
+
+def _pandapower_grid(cfg: GridConfig, commitment: CommitmentConfig | None) -> GridModel:
     import pandapower.networks as pn
 
     maker = getattr(pn, cfg.case, None)
