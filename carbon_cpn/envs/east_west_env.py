@@ -113,7 +113,6 @@ class EastWestEnv(CoSimEnv):
         self.job_data_gb = np.zeros(0)
         self.transfer_gb = 0.0
         self.cross_region = 0
-        self.placed = 0
         n_reg = len(self.region_names)
         self.region_cpn_mwh = np.zeros(n_reg)
         self.region_cpn_kg = np.zeros(n_reg)
@@ -126,7 +125,6 @@ class EastWestEnv(CoSimEnv):
         self.type_kg = np.zeros(n_types)  # dynamic energy x MCI of each workload type's sub-tasks
         self.type_server_h = np.zeros(n_types)
         self.candidates: list[int] = []
-        self.asked_migrations = 0
         self.migrations = 0
         self.migration_server_h = 0.0
         self.lost_at: dict[int, float] = {}
@@ -146,7 +144,6 @@ class EastWestEnv(CoSimEnv):
         self.field.reset()
         self.observation.field_summary = np.zeros(FIELD_BLOCKS[0] * FIELD_BLOCKS[1])
         return super().reset(seed=seed, options=options)
-
 
     def jobs_arrived(self, batch: JobBatch, first_job: int) -> None:
         rng = self.streams.extra("data_locality")
@@ -178,7 +175,6 @@ class EastWestEnv(CoSimEnv):
             delay = float(self.cfg.link.transfer_h(gb))
             self.transfer_gb += gb
             self.cross_region += 1
-        self.placed += 1
         if task in self.lost_at:
             self.recovery_h.append(self.now_h - self.lost_at.pop(task))
             inc = self.incidents[self.incident_of.pop(task)]
