@@ -9,23 +9,28 @@ Above ``threshold`` the twin acts on the base policy's decisions:
 
 * a sub-task to place: the base rule chooses among the placements on nodes not at risk (when
   there is one);
-* a running sub-task on a node at risk (a migration question): it is moved to the placement
-  the twin tests best — a node not at risk and not down, with room, that keeps its job on time,
-  the least facility energy first (the "test in the virtual environment" of Algorithm 3 is
-  this check on the twin's state, not a run of a copy of the simulator); with none, it holds.
+* a running sub-task on a node at risk (a migration question): every move to a node not at
+  risk and not down, with room, is tested in a copy of the simulator's compute side (step 3 of
+  Algorithm 3, "validate in the virtual environment"): the copy makes the move (with the env's
+  checkpoint-and-transfer delay) and runs interval by interval to the moved sub-task's end; a
+  move passes if the sub-task ends by its job's deadline there, and the twin makes the passing
+  move whose copy emitted the least (the CPN's power x the last marginal intensities, over the
+  same horizon for every move). With none passing, it holds. The copy has no grid (prices and
+  intensities stay at the last interval's) and places no other work.
 
 Without a full window (the first ``window`` intervals) the twin defers to the base policy.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import deque
 import gymnasium as gym
 import numpy as np
 
 from carbon_cpn.agents.failure_predictor import FailurePredictor, TwinSettings, simulate_windows, train_predictor
-from carbon_cpn.agents.heuristic_base import HeuristicPolicy, argmin_feasible, energy_mwh, on_time
+from carbon_cpn.agents.heuristic_base import HeuristicPolicy
 from carbon_cpn.agents.heuristic_rules import HEURISTICS
 from carbon_cpn.envs.failures import FailureConfig
 from carbon_cpn.envs.views import SchedulerView
@@ -99,11 +104,40 @@ class DigitalTwinPolicy(HeuristicPolicy):
             return self.defer_action
         at_risk = self.risk > self.threshold
         ok = view.action_mask.copy()
-        ok[:-1] &= ~np.repeat(at_risk, self.codec.n_resources) & on_time(view).ravel()
-        if not ok[:-1].any():
+        ok[:-1] &= ~np.repeat(at_risk, self.codec.n_resources)
+        moves = np.flatnonzero(ok[:-1])
+        if not moves.size:
+            return self.defer_action
+        kg = self.test_moves(h.task, moves, view)
+        if not np.isfinite(kg).any():
             return self.defer_action
         self.preempted += 1
-        return argmin_feasible(dataclasses.replace(view, action_mask=ok), energy_mwh(view), tie=h.run_time_h)
+        return int(moves[int(np.argmin(kg))])
+
+    def test_moves(self, task: int, moves: np.ndarray, view: SchedulerView) -> np.ndarray:
+        """Algorithm 3, step 3: each of ``moves`` (actions) made in a copy of the compute side
+        and run to the moved sub-task's end; the copy's emissions [kg] over a horizon common to
+        all moves, or inf where the sub-task's job would miss its deadline."""
+        u = self.unwrapped
+        dt, now = float(view.interval_h), float(view.now_h)
+        job = int(u.cpn.t_job[task])
+        deadline = float(u.cpn.j_deadline[job])
+        copies, ends = [], []
+        for a in moves.tolist():
+            to = self.codec.decode(int(a))
+            sim = copy.deepcopy(u.cpn)
+            sim.migrate(task, to.node, to.resource, now, u.migration_delay_h(task, to.node))
+            copies.append(sim)
+            ends.append(float(sim.t_end[task]))
+        steps = max(1, int(np.ceil((max(ends) - now) / dt - 1e-9)))
+        kg = np.empty(len(copies))
+        for i, sim in enumerate(copies):
+            total, t = 0.0, now
+            for _ in range(steps):
+                total += float(sim.advance(t, t + dt).node_power_mw @ view.node_mci_kg_per_mwh) * dt
+                t += dt
+            kg[i] = total if ends[i] <= deadline + 1e-9 else np.inf
+        return kg
 
 
 __all__ = ["DigitalTwinPolicy", "train_twin"]

@@ -121,6 +121,12 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     def interval_booked(self, outcome: IntervalOutcome) -> None:
         """An interval's outcome was just booked (a family keeps its own totals here)."""
 
+    def network_power_mw(self, interval_h: float) -> np.ndarray:
+        """Power the family's network draws at each node's bus in the interval about to be
+        dispatched, besides the servers (``[node]`` MW; added to the CPN's load at the buses,
+        to its energy, cost and emissions)."""
+        return np.zeros(self.n_nodes)
+
     def jobs_arrived(self, batch: JobBatch, first_job: int) -> None:
         """Jobs ``first_job ..`` of ``batch`` just arrived (a family adds what it tracks per job)."""
 
@@ -228,7 +234,9 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         cfg, cpn, t, dt = self.cfg, self.cpn, self.t, self.interval_h
         t0 = self.now_h
         comp = cpn.advance(t0, t0 + dt)
-        cpn_bus_mw = np.bincount(self.node_bus, weights=comp.node_power_mw, minlength=self.power.n_bus)
+        network_mw = self.network_power_mw(dt)
+        node_mw = comp.node_power_mw + network_mw
+        cpn_bus_mw = np.bincount(self.node_bus, weights=node_mw, minlength=self.power.n_bus)
         base = self.inputs.base_load_mw[t]
         res = self.power.solve(base + cpn_bus_mw, self.inputs.res_avail_mw[t], self.soc, self.committed[t])
         if not res.ok:
@@ -236,7 +244,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.soc = np.clip(res.bess_soc_end_mwh, 0.0, self.bess_energy_mwh)
         lmp_node = res.lmp_usd_per_mwh[self.node_bus]
         mci_node = res.mci_kg_per_mwh[self.node_bus]
-        energy_node = comp.node_power_mw * dt
+        energy_node = node_mw * dt
         gen_usd, lost_usd = self.power.cost_usd(res)
         booked = grid_terms(gen_usd, lost_usd, res.emissions_kg_per_h * dt, self.prices) + compute_terms(
             comp.revenue_usd, comp.deadline_misses, self.prices)
@@ -245,7 +253,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             cpn_load_mw=cpn_bus_mw, soc_end_mwh=self.soc.copy(), node_lmp_usd_per_mwh=lmp_node,
             node_mci_kg_per_mwh=mci_node, cpn_cost_usd=float(energy_node @ lmp_node),
             cpn_emissions_kg=float(energy_node @ mci_node), generation_usd=gen_usd, lost_load_usd=lost_usd,
-            booked=booked)
+            booked=booked, network_mw=network_mw)
         self.ledger.book(outcome)
         self.interval_booked(outcome)
         self.step_outcomes.append(outcome)

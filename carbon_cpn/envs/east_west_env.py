@@ -12,8 +12,10 @@ Data locality. Each job's data lives in a home region, drawn at arrival (``link.
 from the family's own random stream ``"data_locality"``, so the arrivals are those the core
 draws. A sub-task placed in the other region first pulls its job's data (the type's
 ``data_gb``) over the link: its servers are held ``latency + size / bandwidth`` longer than its
-run. The transfer's network energy (``energy_kwh_per_gb``) is reported
-(``episode_metrics["transfer_mwh"]``) but not drawn from either grid in this version.
+run. The transfer's network energy (``energy_kwh_per_gb``; the link's figure covers both ends
+and the path, which c3o does not split) is drawn from the grid at the receiving node's bus in
+the interval the transfer starts (the core's ``network_power_mw`` hook), so it is part of the
+CPN's energy, cost and emissions; ``episode_metrics["transfer_mwh"]`` reports it.
 
 Spaces, reward and the objective are those of ``CarbonCPN-v0`` (:mod:`carbon_cpn.envs.cpn_env`):
 ``Discrete(2 x nodes + 1)`` placements or defer, the same observation blocks over both regions'
@@ -29,7 +31,8 @@ telemetry) first, then those on the nodes with the highest marginal carbon inten
 question it is). A placement action migrates the sub-task: checkpoint, transfer of its state
 (``state_gb_per_server`` x servers; over the link between regions, else latency only) and
 restart hold the new servers for the transfer time, then the work left runs there; defer holds
-it where it is. The current pool and down nodes are masked.
+it where it is. A move between regions draws the link's energy for the state, as a data pull
+does. The current pool and down nodes are masked.
 
 Failures (``failure_rate_scale`` > 0). Components of every node fail and are repaired as in
 :mod:`carbon_cpn.envs.failures` (Weibull up times, lognormal repairs, degradation telemetry
@@ -46,8 +49,6 @@ negative) into the field, which
 diffuses, drifts west to east with the power the programme sends that way (``field_velocity``)
 and decays (``field_decay_per_h``: the field shows recent carbon). The observation carries its
 4 x 2 block means over its mean; ``render()`` in ``rgb_array`` mode draws the map (Fig. 2).
-
-Not yet in this version (issue #16): the digital-twin policy wrapper and the paper's Tables 7-8.
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ class EastWestEnv(CoSimEnv):
         self.job_home = np.zeros(0, dtype=np.int64)
         self.job_data_gb = np.zeros(0)
         self.transfer_gb = 0.0
+        self.migration_gb = 0.0
+        self.transfer_mwh = 0.0
+        n_types = len(self.cfg.workload.types)
+        self.pending_network_mwh = np.zeros((self.n_nodes, n_types))  # [receiving node, workload type]
+        self.drawn_network_mwh = np.zeros((self.n_nodes, n_types))  # in the interval being dispatched
         self.cross_region = 0
         n_reg = len(self.region_names)
         self.region_cpn_mwh = np.zeros(n_reg)
@@ -174,6 +180,7 @@ class EastWestEnv(CoSimEnv):
             gb = float(self.job_data_gb[job])
             delay = float(self.cfg.link.transfer_h(gb))
             self.transfer_gb += gb
+            self._draw_transfer(assignment.node, job, gb)
             self.cross_region += 1
         if task in self.lost_at:
             self.recovery_h.append(self.now_h - self.lost_at.pop(task))
@@ -187,15 +194,35 @@ class EastWestEnv(CoSimEnv):
         cpn = self.cpn
         if (cpn.t_node[task], cpn.t_rtype[task]) == (to.node, to.resource):
             return False
-        gb = self.state_gb_per_server * float(cpn.t_units[task])
+        delay = self.migration_delay_h(task, to.node)
         if self.node_region[to.node] != self.node_region[cpn.t_node[task]]:
-            delay = float(self.cfg.link.transfer_h(gb))
-        else:
-            delay = self.cfg.link.latency_ms / 1000.0 / 3600.0 / 6.0  # within a region: 5-7 ms (Table 1)
+            gb = self.state_gb_per_server * float(cpn.t_units[task])
+            self.migration_gb += gb
+            self._draw_transfer(to.node, int(cpn.t_job[task]), gb)
         cpn.migrate(task, to.node, to.resource, self.now_h, delay)
         self.migrations += 1
         self.migration_server_h += delay * float(cpn.t_units[task])
         return True
+
+    def migration_delay_h(self, task: int, node: int) -> float:
+        """Checkpoint, transfer and restart time of moving running ``task`` to ``node`` [h]: its
+        state (``state_gb_per_server`` x servers) over the link between regions; within a region
+        the local latency only (5-7 ms, c3o Table 1)."""
+        if self.node_region[node] != self.node_region[self.cpn.t_node[task]]:
+            return float(self.cfg.link.transfer_h(self.state_gb_per_server * float(self.cpn.t_units[task])))
+        return self.cfg.link.latency_ms / 1000.0 / 3600.0 / 6.0
+
+    def _draw_transfer(self, node: int, job: int, gb: float) -> None:
+        mwh = gb * self.cfg.link.energy_kwh_per_gb / 1000.0
+        self.pending_network_mwh[node, self.cpn.j_type[job]] += mwh
+        self.transfer_mwh += mwh
+
+    def network_power_mw(self, interval_h: float) -> np.ndarray:
+        """The link energy of the transfers started at this interval's start, at the receiving
+        nodes, as power over the interval."""
+        self.drawn_network_mwh = self.pending_network_mwh
+        self.pending_network_mwh = np.zeros_like(self.drawn_network_mwh)
+        return self.drawn_network_mwh.sum(axis=1) / interval_h
 
     def next_question(self) -> bool:
         """Migration questions, after the queued sub-tasks (module docstring)."""
@@ -251,9 +278,11 @@ class EastWestEnv(CoSimEnv):
 
     def _book_types(self, o: IntervalOutcome) -> None:
         """Each workload type's server-hours in the interval and their emissions: the busy
-        servers' dynamic power (PUE included) x the overlap x the MCI at their node (c3o Table 8;
-        the idle power, which no sub-task causes, is not attributed)."""
+        servers' dynamic power (PUE included) x the overlap x the MCI at their node, plus the link
+        energy of the type's transfers x the MCI at the receiving node (c3o Table 8; the idle
+        power, which no sub-task causes, is not attributed)."""
         cpn = self.cpn
+        self.type_kg += o.node_mci_kg_per_mwh @ self.drawn_network_mwh
         n = cpn.n_tasks
         t0, t1 = o.start_h, o.start_h + o.interval_h
         placed = np.flatnonzero(cpn.t_node[:n] >= 0)
@@ -344,7 +373,8 @@ class EastWestEnv(CoSimEnv):
         m["western_utilization"] = self.west_busy / max(self.n_booked, 1)
         m["cross_region_placements"] = float(self.cross_region)
         m["transfer_gb"] = self.transfer_gb
-        m["transfer_mwh"] = self.transfer_gb * self.cfg.link.energy_kwh_per_gb / 1000.0
+        m["migration_gb"] = self.migration_gb
+        m["transfer_mwh"] = self.transfer_mwh
         return m
 
 

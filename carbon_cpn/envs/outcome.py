@@ -41,6 +41,14 @@ class IntervalOutcome:
     lost_load_usd: float  # the objective's lost-load term of the interval
     #: The objective's terms booked for the interval (grid and compute).
     booked: ObjectiveTerms
+    #: Power a family's network draws at each node's bus besides its servers (e.g. data
+    #: transfers between regions) [MW, node]; zeros where the family has none.
+    network_mw: np.ndarray
+
+    @property
+    def node_power_mw(self) -> np.ndarray:
+        """Each node's power drawn from its bus: servers, cooling and network [MW]."""
+        return self.compute.node_power_mw + self.network_mw
 
     @property
     def emissions_kg(self) -> float:
@@ -48,12 +56,8 @@ class IntervalOutcome:
         return self.dispatch.emissions_kg_per_h * self.interval_h
 
     @property
-    def node_power_mw(self) -> np.ndarray:
-        return self.compute.node_power_mw
-
-    @property
     def node_energy_mwh(self) -> np.ndarray:
-        return self.compute.node_power_mw * self.interval_h
+        return self.node_power_mw * self.interval_h
 
     @property
     def demand_mw(self) -> float:
@@ -86,7 +90,7 @@ class IntervalOutcome:
             "bess_soc_mwh": self.soc_end_mwh.copy(),
             "base_load_mw": self.base_load_mw.copy(),
             "cpn_load_mw": self.cpn_load_mw,
-            "node_power_mw": self.compute.node_power_mw,
+            "node_power_mw": self.node_power_mw,
             "utilization": self.compute.utilization,
             "line_flow_mw": res.line_flow_mw,
             "lmp": res.lmp_usd_per_mwh,

@@ -81,3 +81,43 @@ def test_bad_settings_are_named() -> None:
         DigitalTwinPolicy(env, 0, predictor=RiskOf([]), threshold=1.5)
     with pytest.raises(TypeError, match="telemetry"):
         DigitalTwinPolicy(gym.make("CarbonCPN-Tiny-v0"), 0, predictor=RiskOf([]))
+
+
+def test_moves_are_tested_in_a_copy_of_the_simulator() -> None:
+    # Two moves differ in the copy only by the moved sub-task: its servers' dynamic power x its
+    # time there (transfer included) x the node's last MCI. The env itself is not touched.
+    env = gym.make("CarbonCPN-EastWest-v0", failure_rate_scale=0.5)
+    u = env.unwrapped
+    risky = 0
+    pol = DigitalTwinPolicy(env, 0, base="pfs", predictor=RiskOf([risky], after=30))
+    obs, _ = env.reset(seed=3)
+    checked = 0
+    while not u.done and checked < 3:
+        k = u.head_task
+        if k >= 0 and u.cpn.t_status[k] == RUNNING and u.cpn.t_node[k] == risky and pol.risk[risky] > 0.5:
+            view = u.scheduler_view()
+            moves = np.flatnonzero(view.action_mask[:-1] & (np.repeat(np.arange(u.n_nodes), 2) != risky))
+            if moves.size >= 2:
+                before = (u.cpn.t_end.copy(), u.cpn.free.copy())
+                kg = pol.test_moves(k, moves, view)
+                np.testing.assert_array_equal(u.cpn.t_end, before[0])
+                np.testing.assert_array_equal(u.cpn.free, before[1])
+                want = []
+                for a in moves.tolist():
+                    c = u.codec.decode(a)
+                    run_h = u.migration_delay_h(k, c.node) + (u.cpn.t_end[k] - u.now_h) / u.cpn.run_time_h(
+                        k, int(u.cpn.t_node[k]), int(u.cpn.t_rtype[k])) * u.cpn.run_time_h(k, c.node, c.resource)
+                    late = u.now_h + run_h > u.cpn.j_deadline[u.cpn.t_job[k]] + 1e-9
+                    want.append(np.inf if late else u.cpn.t_units[k] * u.cpn.dyn_mw_per_server[c.node, c.resource]
+                                * run_h * view.node_mci_kg_per_mwh[c.node])
+                want = np.array(want)
+                fin = np.isfinite(want)
+                np.testing.assert_array_equal(np.isfinite(kg), fin)
+                if fin.sum() >= 2:
+                    d_got = kg[fin] - kg[fin][0]
+                    d_want = want[fin] - want[fin][0]
+                    np.testing.assert_allclose(d_got, d_want, rtol=1e-9, atol=1e-9)
+                    checked += 1
+        a = int(pol.predict(obs)[0])
+        obs, *_ = env.step(a)
+    assert checked > 0

@@ -48,7 +48,7 @@ def test_same_seed_same_episode(env: gym.Env) -> None:
 
 
 def test_energy_balance_per_region_and_job_conservation(env: gym.Env) -> None:
-    checked = []
+    checked, cpn_mwh = [], []
 
     def check(u, info) -> None:
         p = u.power
@@ -59,6 +59,9 @@ def test_energy_balance_per_region_and_job_conservation(env: gym.Env) -> None:
                           + rec["shed_mw"][s.bus].sum() - rec["overgen_mw"][s.bus].sum())
                 demand = rec["base_load_mw"][s.bus].sum() + rec["cpn_load_mw"][s.bus].sum()
                 assert supply == pytest.approx(demand, rel=1e-7, abs=1e-6)
+            np.testing.assert_allclose(np.bincount(u.node_bus, weights=rec["node_power_mw"], minlength=u.power.n_bus),
+                                       rec["cpn_load_mw"], rtol=1e-12, atol=1e-12)
+            cpn_mwh.append(float(rec["cpn_load_mw"].sum()) * u.interval_h)
             # Servers held = capacity - free; jobs are arrived = completed + failed + pending.
             np.testing.assert_array_equal(u.cpn.allocated(), u.cpn.capacity - u.cpn.free)
             c = u.cpn.job_counts()
@@ -67,6 +70,11 @@ def test_energy_balance_per_region_and_job_conservation(env: gym.Env) -> None:
 
     _, m = _rollout(env, 3, check)
     assert len(checked) == env.unwrapped.n_intervals
+    # The link's energy (0.06 kWh/GB of data pulled and of state migrated between regions) is
+    # drawn from the grids: the CPN's load at the buses over the day is its energy, transfers in.
+    assert m["transfer_mwh"] == pytest.approx((m["transfer_gb"] + m["migration_gb"]) * 0.06 / 1000, rel=1e-12)
+    assert m["transfer_mwh"] > 0
+    assert sum(cpn_mwh) == pytest.approx(m["cpn_energy_mwh"], rel=1e-9)
     assert m["jobs_completed"] + m["jobs_failed"] + m["jobs_pending"] == m["jobs_arrived"] > 0
 
 
@@ -99,7 +107,10 @@ def test_a_placement_away_from_home_waits_for_its_data() -> None:
         a = u.codec.decode(int(away[0]))
         run = u.cpn.run_time_h(k, a.node, a.resource)
         now = u.now_h
+        pending = u.pending_network_mwh[a.node].sum()
         env.step(int(away[0]))
+        if u.now_h == now:  # still before the interval's dispatch: the link energy waits at the receiving node
+            assert u.pending_network_mwh[a.node].sum() - pending == pytest.approx(u.job_data_gb[job] * 0.06 / 1000, rel=1e-12)
         assert u.cpn.t_status[k] == RUNNING or u.cpn.t_end[k] <= u.now_h
         gb = u.job_data_gb[job]
         # latency 35 ms + GB x 8 / 100 Gbit/s, in hours
