@@ -23,9 +23,13 @@ ENV_IDS: dict[str, dict[str, object]] = {
     # "East Data, West Computing": East and West regions with grids of their own, GPU-dense
     # eastern and CPU-rich western nodes, data locality over a cross-region link.
     "CarbonCPN-EastWest-v0": {"scenario": "east_west"},
+    # AI data-center sites that are microgrids (on-site PV, wind, generator, battery, two-way
+    # grid connection) on case30: rigid training jobs and inference routing among the sites.
+    "CarbonCPN-Microgrid-v0": {"scenario": "microgrid"},
 }
 #: Entry points of the ids whose family is not the default one.
-ENTRY_POINTS: dict[str, str] = {"CarbonCPN-EastWest-v0": "carbon_cpn.envs.east_west_env:EastWestEnv"}
+ENTRY_POINTS: dict[str, str] = {"CarbonCPN-EastWest-v0": "carbon_cpn.envs.east_west_env:EastWestEnv",
+                                "CarbonCPN-Microgrid-v0": "carbon_cpn.envs.microgrid_env:MicrogridEnv"}
 
 for _env_id, _kwargs in ENV_IDS.items():
     if _env_id not in registry:

@@ -80,4 +80,38 @@ class NodeResourceCodec:
         return np.flatnonzero(np.asarray(mask)[:-1])
 
 
-__all__ = ["Assignment", "NodeResourceCodec"]
+@dataclass(frozen=True)
+class NodeCodec:
+    """``Discrete(n_nodes + 1)``: action ``n`` runs the head on node ``n``'s servers of the
+    resource it prefers (``preferred``), the last action defers."""
+
+    n_nodes: int
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.n_nodes, (int, np.integer)) and self.n_nodes >= 1):
+            raise ValueError(f"n_nodes={self.n_nodes!r}: expected an integer >= 1")
+
+    @property
+    def n_actions(self) -> int:
+        return self.n_nodes + 1
+
+    @property
+    def defer(self) -> int:
+        return self.n_nodes
+
+    def decode(self, action: int, preferred: int = -1) -> Assignment | None:
+        a = int(action)
+        if not (0 <= a < self.n_actions):
+            raise ValueError(f"action={action!r}: expected an integer in [0, {self.n_actions - 1}]")
+        return None if a == self.defer else Assignment(a, max(preferred, 0))
+
+    def mask(self, feasible: np.ndarray | None, preferred: int = -1) -> np.ndarray:
+        """Defer, and the nodes where ``feasible [node, resource]`` holds for ``preferred``."""
+        out = np.zeros(self.n_actions, dtype=bool)
+        out[-1] = True
+        if feasible is not None and preferred >= 0:
+            out[:-1] = np.asarray(feasible, dtype=bool)[:, preferred]
+        return out
+
+
+__all__ = ["Assignment", "NodeCodec", "NodeResourceCodec"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from carbon_cpn.envs.compute_config import QOS_CLASSES, CPNConfig, LinkConfig, NodeConfig, WorkloadConfig, WorkloadType
 from carbon_cpn.envs.config_checks import ScenarioError, require
+from carbon_cpn.envs.microgrid_config import MicrogridConfig
 from carbon_cpn.envs.grid_config import BatteryConfig, GridConfig, LineRating, RegionConfig, RenewableConfig
 from carbon_cpn.envs.run_config import CommitmentConfig, EpisodeConfig, RewardConfig
 
@@ -38,6 +39,8 @@ class ScenarioConfig:
     regions: tuple[RegionConfig, ...] = ()
     #: The network link between regions (scenarios with regions).
     link: LinkConfig = field(default_factory=LinkConfig)
+    #: Microgrid sites and inference user regions (``CarbonCPN-Microgrid-v0``; else empty).
+    microgrid: MicrogridConfig = field(default_factory=MicrogridConfig)
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.regions]
@@ -49,6 +52,9 @@ class ScenarioConfig:
         if self.link.home_share:
             require(len(self.link.home_share) == len(names), "link.home_share", list(self.link.home_share),
                     f"one share per region ({len(names)})")
+        nodes = [nd.name for nd in self.cpn.nodes]
+        for site in self.microgrid.sites:
+            require(site.node in nodes, "microgrid.sites.node", site.node, f"one of the CPN's nodes {nodes}")
         if names:
             require(self.commitment.mode == "all_on", "commitment.mode", self.commitment.mode,
                     "'all_on' in a scenario with regions (their units are all available)")

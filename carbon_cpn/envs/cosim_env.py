@@ -33,7 +33,7 @@ from carbon_cpn.envs.decision_queue import DecisionQueue
 from carbon_cpn.envs.grid_system import CommitmentSource, ShadowDay
 from carbon_cpn.envs.ledger import EpisodeLedger
 from carbon_cpn.envs.observation import OBS_CLIP
-from carbon_cpn.envs.outcome import IntervalOutcome
+from carbon_cpn.envs.outcome import IntervalOutcome, SiteExchange
 from carbon_cpn.envs.power_side import RegionalGrids, SingleGrid
 from carbon_cpn.envs.rewards import interval_terms_usd, scale_terms, settlement_terms_usd, term_names
 from carbon_cpn.envs.streams import EpisodeStreams
@@ -121,11 +121,26 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     def interval_booked(self, outcome: IntervalOutcome) -> None:
         """An interval's outcome was just booked (a family keeps its own totals here)."""
 
-    def network_power_mw(self, interval_h: float) -> np.ndarray:
-        """Power the family's network draws at each node's bus in the interval about to be
-        dispatched, besides the servers (``[node]`` MW; added to the CPN's load at the buses,
-        to its energy, cost and emissions)."""
+    def episode_started(self) -> None:
+        """The episode's day, inputs, streams and shadow day exist; no interval has run and no
+        question was asked yet (a family draws its episode's own inputs here)."""
+
+    def added_node_power_mw(self, start_h: float, interval_h: float) -> np.ndarray:
+        """Power the family adds at each node in the interval about to run, besides the compute
+        model's sub-tasks (``[node]`` MW; part of the nodes' load, energy, cost and emissions).
+        Called once per interval, before the compute model runs it (what the family serves
+        in the interval, e.g. inference, is settled here)."""
         return np.zeros(self.n_nodes)
+
+    def site_exchange(self, node_mw: np.ndarray, t: int) -> SiteExchange:
+        """How the nodes' load ``node_mw [node]`` of interval ``t`` meets the grid (a family
+        with on-site energy dispatches it here); by default all of it is drawn from the buses."""
+        return SiteExchange.from_grid(node_mw)
+
+    def delivered_value_usd(self, t: int) -> float:
+        """Value of the work the family delivered in interval ``t`` outside the compute
+        model's jobs [$] (booked as compute value)."""
+        return 0.0
 
     def jobs_arrived(self, batch: JobBatch, first_job: int) -> None:
         """Jobs ``first_job ..`` of ``batch`` just arrived (a family adds what it tracks per job)."""
@@ -170,6 +185,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
                                         float(sh.emissions_kg.sum()), self.prices)
         self.ledger = EpisodeLedger(self.prices, opening, baseline)
         self.done = False
+        self.episode_started()
         self._refresh_observation()
         self._next_decision()
         info = self._info()
@@ -186,7 +202,8 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         placed = assignment is not None and self.place(task, assignment)
         if assignment is not None and not placed:
             self.step_terms_usd["invalid_action"] += self.cfg.reward.invalid_action_penalty_usd
-        if not placed and self.cpn.t_status[task] == READY:  # a running head (a family's question) stays put
+        # A running head or none (a family's question) stays put.
+        if not placed and task >= 0 and self.cpn.t_status[task] == READY:
             self.queue.defer(task)
         self.queue.decided()
         self.step_outcomes = []
@@ -233,10 +250,11 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     def _advance_interval(self) -> None:
         cfg, cpn, t, dt = self.cfg, self.cpn, self.t, self.interval_h
         t0 = self.now_h
+        added_mw = self.added_node_power_mw(t0, dt)
         comp = cpn.advance(t0, t0 + dt)
-        network_mw = self.network_power_mw(dt)
-        node_mw = comp.node_power_mw + network_mw
-        cpn_bus_mw = np.bincount(self.node_bus, weights=node_mw, minlength=self.power.n_bus)
+        node_mw = comp.node_power_mw + added_mw
+        site = self.site_exchange(node_mw, t)
+        cpn_bus_mw = np.bincount(self.node_bus, weights=site.grid_mw, minlength=self.power.n_bus)
         base = self.inputs.base_load_mw[t]
         res = self.power.solve(base + cpn_bus_mw, self.inputs.res_avail_mw[t], self.soc, self.committed[t])
         if not res.ok:
@@ -244,16 +262,18 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.soc = np.clip(res.bess_soc_end_mwh, 0.0, self.bess_energy_mwh)
         lmp_node = res.lmp_usd_per_mwh[self.node_bus]
         mci_node = res.mci_kg_per_mwh[self.node_bus]
-        energy_node = node_mw * dt
+        draw_node = site.grid_mw * dt
         gen_usd, lost_usd = self.power.cost_usd(res)
-        booked = grid_terms(gen_usd, lost_usd, res.emissions_kg_per_h * dt, self.prices) + compute_terms(
-            comp.revenue_usd, comp.deadline_misses, self.prices)
+        gen_usd += site.generation_usd
+        family_value = self.delivered_value_usd(t)
+        booked = grid_terms(gen_usd, lost_usd, res.emissions_kg_per_h * dt + site.emissions_kg, self.prices) + \
+            compute_terms(comp.revenue_usd + family_value, comp.deadline_misses, self.prices)
         outcome = IntervalOutcome(
             t=t, start_h=t0, interval_h=dt, compute=comp, dispatch=res, base_load_mw=base.copy(),
             cpn_load_mw=cpn_bus_mw, soc_end_mwh=self.soc.copy(), node_lmp_usd_per_mwh=lmp_node,
-            node_mci_kg_per_mwh=mci_node, cpn_cost_usd=float(energy_node @ lmp_node),
-            cpn_emissions_kg=float(energy_node @ mci_node), generation_usd=gen_usd, lost_load_usd=lost_usd,
-            booked=booked, network_mw=network_mw)
+            node_mci_kg_per_mwh=mci_node, cpn_cost_usd=float(draw_node @ lmp_node) + site.generation_usd,
+            cpn_emissions_kg=float(draw_node @ mci_node) + site.emissions_kg, generation_usd=gen_usd,
+            lost_load_usd=lost_usd, booked=booked, added_mw=added_mw, site=site, family_value_usd=family_value)
         self.ledger.book(outcome)
         self.interval_booked(outcome)
         self.step_outcomes.append(outcome)

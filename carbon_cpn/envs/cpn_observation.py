@@ -25,7 +25,7 @@ class CPNObservation:
                  case_load_mw: float) -> None:
         self.cfg = cfg
         self.cpn = cpn
-        self.layout = ObsLayout(self.blocks, {"node": cpn.n_nodes, "battery": len(bess_energy_mwh)})
+        self.layout = ObsLayout(self.blocks, self.item_counts(cfg, cpn.n_nodes, len(bess_energy_mwh)))
         L = self.layout
         self.res_capacity_mw = max(np.asarray(res_capacity_mw, dtype=float).sum(), 1e-9)
         self.bess_energy_mwh = np.asarray(bess_energy_mwh, dtype=float)
@@ -40,6 +40,11 @@ class CPNObservation:
         self._soc = L.items("grid")
         self._time = [L.field("time", f) for f in ("sin_hour", "cos_hour", "progress")]
         self.static = np.zeros(L.dim, dtype=np.float32)
+
+    @classmethod
+    def item_counts(cls, cfg: ScenarioConfig, n_nodes: int, n_batteries: int) -> dict[str, int]:
+        """How many items each per-item block repeats over (a family adds its own kinds)."""
+        return {"node": n_nodes, "battery": n_batteries}
 
     def refresh(self, last: IntervalOutcome | None, res_avail_next_mw: np.ndarray, soc_mwh: np.ndarray, now_h: float,
                 t: int, n_intervals: int) -> None:

@@ -14,7 +14,7 @@ draws. A sub-task placed in the other region first pulls its job's data (the typ
 ``data_gb``) over the link: its servers are held ``latency + size / bandwidth`` longer than its
 run. The transfer's network energy (``energy_kwh_per_gb``; the link's figure covers both ends
 and the path, which c3o does not split) is drawn from the grid at the receiving node's bus in
-the interval the transfer starts (the core's ``network_power_mw`` hook), so it is part of the
+the interval the transfer starts (the core's ``added_node_power_mw`` hook), so it is part of the
 CPN's energy, cost and emissions; ``episode_metrics["transfer_mwh"]`` reports it.
 
 Spaces, reward and the objective are those of ``CarbonCPN-v0`` (:mod:`carbon_cpn.envs.cpn_env`):
@@ -217,7 +217,7 @@ class EastWestEnv(CoSimEnv):
         self.pending_network_mwh[node, self.cpn.j_type[job]] += mwh
         self.transfer_mwh += mwh
 
-    def network_power_mw(self, interval_h: float) -> np.ndarray:
+    def added_node_power_mw(self, start_h: float, interval_h: float) -> np.ndarray:
         """The link energy of the transfers started at this interval's start, at the receiving
         nodes, as power over the interval."""
         self.drawn_network_mwh = self.pending_network_mwh

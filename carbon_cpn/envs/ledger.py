@@ -52,7 +52,7 @@ class EpisodeLedger:
         tot = self.totals
         res, dt = o.dispatch, o.interval_h
         tot.cost_usd += o.generation_usd + o.lost_load_usd
-        tot.emissions_kg += res.emissions_kg_per_h * dt
+        tot.emissions_kg += o.emissions_kg
         tot.curtail_mwh += float(res.curtail_mw.sum()) * dt
         tot.shed_mwh += float(res.shed_mw.sum()) * dt
         tot.fast_start_mwh += o.fast_start_mwh
@@ -61,7 +61,7 @@ class EpisodeLedger:
         tot.cpn_cost_usd += o.cpn_cost_usd
         tot.load_mwh += o.demand_mw * dt
         tot.res_used_mwh += float(res.res_used_mw.sum()) * dt
-        tot.revenue_usd += o.compute.revenue_usd
+        tot.revenue_usd += o.compute.revenue_usd + o.family_value_usd
         tot.deadline_misses += o.compute.deadline_misses
         self.last = o
 

@@ -21,6 +21,21 @@ from carbon_cpn.optim.objective import ObjectiveTerms
 
 
 @dataclass(frozen=True)
+class SiteExchange:
+    """How the nodes' load of an interval met the grid: each node's net draw at its bus
+    (negative: export) and what on-site generation cost and emitted."""
+
+    grid_mw: np.ndarray  # [node]
+    generation_usd: float = 0.0
+    emissions_kg: float = 0.0
+
+    @staticmethod
+    def from_grid(node_mw: np.ndarray) -> "SiteExchange":
+        """No on-site energy: every node draws its whole load from the grid."""
+        return SiteExchange(grid_mw=node_mw)
+
+
+@dataclass(frozen=True)
 class IntervalOutcome:
     """One interval ``[start_h, start_h + interval_h)``. Money in $, energy in MWh, emissions
     in kg over the interval unless the name says otherwise."""
@@ -31,29 +46,35 @@ class IntervalOutcome:
     compute: IntervalCompute
     dispatch: DispatchResult
     base_load_mw: np.ndarray  # [bus]
-    cpn_load_mw: np.ndarray  # [bus]
+    cpn_load_mw: np.ndarray  # [bus] the CPN's net draw from the grid (``site.grid_mw`` at the buses)
     soc_end_mwh: np.ndarray  # [battery], clipped to the batteries' energy
     node_lmp_usd_per_mwh: np.ndarray  # [node]
     node_mci_kg_per_mwh: np.ndarray  # [node]
-    cpn_cost_usd: float  # the CPN's energy x the LMP at its buses
-    cpn_emissions_kg: float  # the CPN's energy x the MCI at its buses
+    cpn_cost_usd: float  # the CPN's draw x the LMP at its buses, plus on-site generation cost
+    cpn_emissions_kg: float  # the CPN's draw x the MCI at its buses, plus on-site emissions
     generation_usd: float  # the objective's generation term of the interval
     lost_load_usd: float  # the objective's lost-load term of the interval
     #: The objective's terms booked for the interval (grid and compute).
     booked: ObjectiveTerms
-    #: Power a family's network draws at each node's bus besides its servers (e.g. data
-    #: transfers between regions) [MW, node]; zeros where the family has none.
-    network_mw: np.ndarray
+    #: Power a family adds at each node besides the compute model's sub-tasks (data transfers
+    #: between regions, inference serving) [MW, node]; zeros where the family adds none.
+    added_mw: np.ndarray
+    #: How the nodes' load met the grid (on-site energy of microgrid sites; by default every
+    #: node draws its whole load from its bus).
+    site: SiteExchange
+    #: Value of work the family delivered outside the compute model's jobs (e.g. inference
+    #: served) [$]; part of ``booked.compute_value``.
+    family_value_usd: float = 0.0
 
     @property
     def node_power_mw(self) -> np.ndarray:
-        """Each node's power drawn from its bus: servers, cooling and network [MW]."""
-        return self.compute.node_power_mw + self.network_mw
+        """Each node's facility load: servers, cooling and what the family adds [MW]."""
+        return self.compute.node_power_mw + self.added_mw
 
     @property
     def emissions_kg(self) -> float:
-        """The whole system's CO2 of the interval."""
-        return self.dispatch.emissions_kg_per_h * self.interval_h
+        """The whole system's CO2 of the interval: the grid's units and on-site generators."""
+        return self.dispatch.emissions_kg_per_h * self.interval_h + self.site.emissions_kg
 
     @property
     def node_energy_mwh(self) -> np.ndarray:
@@ -91,16 +112,17 @@ class IntervalOutcome:
             "base_load_mw": self.base_load_mw.copy(),
             "cpn_load_mw": self.cpn_load_mw,
             "node_power_mw": self.node_power_mw,
+            "node_grid_mw": self.site.grid_mw,
             "utilization": self.compute.utilization,
             "line_flow_mw": res.line_flow_mw,
             "lmp": res.lmp_usd_per_mwh,
             "mci": res.mci_kg_per_mwh,
             "cost": res.cost_usd_per_h * dt,
-            "emissions": res.emissions_kg_per_h * dt,
+            "emissions": self.emissions_kg,
             "cpn_cost_usd": self.cpn_cost_usd,
             "cpn_emissions_kg": self.cpn_emissions_kg,
             "objective_usd": self.booked.total_usd,
         }
 
 
-__all__ = ["IntervalOutcome"]
+__all__ = ["IntervalOutcome", "SiteExchange"]

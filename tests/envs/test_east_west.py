@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -12,27 +15,15 @@ import carbon_cpn  # noqa: F401
 from carbon_cpn.envs.config import ScenarioError, load_scenario
 from carbon_cpn.envs.cpn import RUNNING
 
+sys.path.insert(0, str(Path(__file__).parent))
+from rollout import random_rollout  # noqa: E402
+
 ENV_ID = "CarbonCPN-EastWest-v0"
 
 
 @pytest.fixture(scope="module")
 def env() -> gym.Env:
     return gym.make(ENV_ID)
-
-
-def _rollout(env: gym.Env, seed: int, check=None) -> tuple[list[float], dict]:
-    obs, info = env.reset(seed=seed)
-    if check is not None:
-        check(env.unwrapped, info)
-    rng = np.random.default_rng(seed)
-    rewards, done = [], False
-    while not done:
-        a = int(rng.choice(np.flatnonzero(info["action_mask"])))
-        obs, r, done, _, info = env.step(a)
-        rewards.append(r)
-        if check is not None:
-            check(env.unwrapped, info)
-    return rewards, info["episode_metrics"]
 
 
 def test_checkers_pass() -> None:
@@ -42,8 +33,8 @@ def test_checkers_pass() -> None:
 
 
 def test_same_seed_same_episode(env: gym.Env) -> None:
-    r1, m1 = _rollout(env, 7)
-    r2, m2 = _rollout(gym.make(ENV_ID), 7)
+    r1, m1 = random_rollout(env, 7)
+    r2, m2 = random_rollout(gym.make(ENV_ID), 7)
     assert r1 == r2 and m1 == m2
 
 
@@ -68,7 +59,7 @@ def test_energy_balance_per_region_and_job_conservation(env: gym.Env) -> None:
             assert c["completed"] + c["failed"] + c["pending"] == c["arrived"]
             checked.append(rec["t"])
 
-    _, m = _rollout(env, 3, check)
+    _, m = random_rollout(env, 3, check)
     assert len(checked) == env.unwrapped.n_intervals
     # The link's energy (0.06 kWh/GB of data pulled and of state migrated between regions) is
     # drawn from the grids: the CPN's load at the buses over the day is its energy, transfers in.
@@ -80,7 +71,7 @@ def test_energy_balance_per_region_and_job_conservation(env: gym.Env) -> None:
 
 def test_the_east_is_dirtier_than_the_west(env: gym.Env) -> None:
     # c3o Table 1: about 0.78 against 0.21 kg/kWh; the dispatched grids give a clear contrast.
-    _, m = _rollout(env, 11)
+    _, m = random_rollout(env, 11)
     assert 0.6 < m["east_mean_mci_kg_per_kwh"] < 1.0
     assert 0.0 <= m["west_mean_mci_kg_per_kwh"] < 0.35
     assert m["east_cpn_energy_mwh"] + m["west_cpn_energy_mwh"] == pytest.approx(m["cpn_energy_mwh"], rel=1e-9)
@@ -212,7 +203,7 @@ def test_carbon_field_holds_the_cpn_emissions_without_decay() -> None:
             mci = np.maximum(rec["mci"][u.node_bus], 0.0)
             emitted.append(float(rec["node_power_mw"] @ mci) * u.interval_h)
 
-    _, m = _rollout(env, 8, check)
+    _, m = random_rollout(env, 8, check)
     assert m["field_mass_tco2"] * 1000 == pytest.approx(sum(emitted), rel=1e-9)
     assert m["field_mass_tco2"] >= m["cpn_emissions_tco2"] - 1e-9
     u = env.unwrapped
@@ -240,7 +231,7 @@ def test_workload_types_share_the_cpns_dynamic_emissions() -> None:
         for rec in info.get("intervals", []):
             idle_kg.append(float(u.cpn.idle_mw @ rec["mci"][u.node_bus]) * u.interval_h)
 
-    _, m = _rollout(env, 6, check)
+    _, m = random_rollout(env, 6, check)
     assert u.type_server_h.sum() == pytest.approx(m["busy_server_h"], rel=1e-9)
     assert u.type_kg.sum() == pytest.approx(m["cpn_emissions_tco2"] * 1000 - sum(idle_kg), rel=1e-9)
     for k, wt in enumerate(u.cfg.workload.types):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from toy_family import TAX_USD_PER_T, NodeOnlyCodec, NodeOnlyEnv  # noqa: E402
+from toy_family import TAX_USD_PER_T, NodeOnlyEnv  # noqa: E402
 
+from carbon_cpn.envs.action_codec import NodeCodec  # noqa: E402
 from carbon_cpn.envs.cpn_env import CarbonCPNEnv  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def _episode(env: NodeOnlyEnv, seed: int) -> tuple[list[float], list[dict], dict
 
 
 def test_codec_places_on_the_preferred_resource() -> None:
-    c = NodeOnlyCodec(2)
+    c = NodeCodec(2)
     assert c.decode(1, preferred=1).node == 1 and c.decode(1, preferred=1).resource == 1
     assert c.decode(2, preferred=0) is None
     feasible = np.array([[True, False], [False, True]])

@@ -1,7 +1,7 @@
 """A toy scenario family built only from new files on the shared core (issue #15): what a
 family has to add.
 
-* an action codec: ``Discrete(n_nodes + 1)`` — action ``n`` runs the head sub-task on node
+* an action codec: ``Discrete(n_nodes + 1)`` (the core's ``NodeCodec``) — action ``n`` runs the head sub-task on node
   ``n``'s servers of the resource it prefers, the last action defers;
 * an extra reward term: a carbon tax on the CPN's own emissions whose rate jitters from
   interval to interval, drawn from the family's own random stream (``streams.extra``), so the
@@ -10,41 +10,13 @@ family has to add.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from carbon_cpn.envs.action_codec import Assignment
+from carbon_cpn.envs.action_codec import NodeCodec
 from carbon_cpn.envs.cosim_env import CoSimEnv
 from carbon_cpn.envs.outcome import IntervalOutcome
 
 TAX_USD_PER_T = 20.0
-
-
-@dataclass(frozen=True)
-class NodeOnlyCodec:
-    n_nodes: int
-
-    @property
-    def n_actions(self) -> int:
-        return self.n_nodes + 1
-
-    @property
-    def defer(self) -> int:
-        return self.n_nodes
-
-    def decode(self, action: int, preferred: int = -1) -> Assignment | None:
-        a = int(action)
-        if not (0 <= a < self.n_actions):
-            raise ValueError(f"action={action!r}: expected an integer in [0, {self.n_actions - 1}]")
-        return None if a == self.defer else Assignment(a, max(preferred, 0))
-
-    def mask(self, feasible: np.ndarray | None, preferred: int = -1) -> np.ndarray:
-        out = np.zeros(self.n_actions, dtype=bool)
-        out[-1] = True
-        if feasible is not None and preferred >= 0:
-            out[:-1] = np.asarray(feasible)[:, preferred]
-        return out
 
 
 class NodeOnlyEnv(CoSimEnv):
@@ -54,8 +26,8 @@ class NodeOnlyEnv(CoSimEnv):
         kwargs.setdefault("scenario", "tiny")
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
-    def make_codec(self) -> NodeOnlyCodec:
-        return NodeOnlyCodec(self.n_nodes)
+    def make_codec(self) -> NodeCodec:
+        return NodeCodec(self.n_nodes)
 
     def extra_reward_names(self) -> tuple[str, ...]:
         return ("carbon_tax",)
