@@ -28,13 +28,16 @@ Objective (maximized, the paper's total benefit): value of the work served (``jo
 job run, ``inference_usd_per_gpu_h`` per GPU-hour served) - energy cost (imports, generator
 fuel) + export revenue - carbon price x E.
 
-Baselines (both fix the work of stage 1, the plan a compute team makes without energy
-information: the most work value under the same limits, the earliest starts and nearest sites
-among equals):
+Baselines (the paper's two, each a joint model with variables fixed):
 
-* ``compute_only``: the energy follows the load — renewables first, then imports, the
-  generator only where imports cannot cover, surplus renewables exported, the battery idle;
-* ``energy_only``: the energy side optimized (the joint objective) under that fixed work.
+* ``compute_only``: the work optimized without energy information (stage 1: the most work
+  value under the same limits, the earliest starts and nearest sites among equals), then the
+  energy follows the load — renewables first, then imports, the generator only where imports
+  cannot cover, surplus renewables exported, the battery idle;
+* ``energy_only``: the work on a fixed schedule (:mod:`carbon_cpn.optim.microgrid_schedule`:
+  inference at the nearest site, training first come, first served at release), the energy
+  side optimized (the joint objective) under it. Infeasible where that schedule breaks a
+  limit of the instance (e.g. the carbon budget).
 
 ``fixed_routing`` (an ablation of the joint) fixes the inference shares and optimizes the rest.
 """
@@ -48,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from carbon_cpn.optim.microgrid_instance import MicrogridInstance
+from carbon_cpn.optim.microgrid_schedule import fcfs_schedule
 
 MODES = ("joint", "compute_only", "energy_only")
 
@@ -231,6 +235,17 @@ class MicrogridMILP:
             if mode == "joint":
                 status, bound = self._run(m.benefit, pyo.maximize)
                 return self._read(mode, status, bound)
+            if mode == "energy_only":
+                starts, share = fcfs_schedule(self.inst)
+                chosen = {self.options.index(o) for o in starts}
+                for k, v in m.x.items():
+                    v.fix(1 if k in chosen else 0)
+                    fixed.append(v)
+                for (u, s, t), v in m.y.items():
+                    v.fix(float(share[u, s, t]))
+                    fixed.append(v)
+                status, bound = self._run(m.benefit, pyo.maximize)
+                return self._read(mode, status, bound)
             status, _ = self._run(m.work_plan, pyo.maximize)  # stage 1: the work plan
             if status == "infeasible":
                 return self._read(mode, status, math.nan)
@@ -238,10 +253,7 @@ class MicrogridMILP:
                 if not v.fixed:
                     v.fix(round(v.value) if v.is_binary() else v.value)
                     fixed.append(v)
-            if mode == "energy_only":
-                status, bound = self._run(m.benefit, pyo.maximize)
-            else:
-                status, bound = self._run(m.follow_load, pyo.minimize)
+            status, bound = self._run(m.follow_load, pyo.minimize)
             return self._read(mode, status, bound)
         finally:
             for v in fixed:
