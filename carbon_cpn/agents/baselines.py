@@ -44,21 +44,30 @@ from carbon_cpn.agents.heuristic_base import (MCI_FLOOR_KG_PER_MWH, HeuristicPol
 from carbon_cpn.agents.heuristic_rules import (HEURISTICS, CarbonEfficiencyGreedy, CostOnly, DecoupledFramework,
                                                EnergyEfficient, PerformanceFirst, PolicyFactory, RandomPolicy,
                                                RenewableGreedy, StaticCarbonAware)
+from carbon_cpn.agents.microgrid_policies import MICROGRID_BASELINES
 from carbon_cpn.agents.oracle_policy import OraclePolicy
 
 #: name -> factory(env, seed). Heuristics first, then the perfect-foresight replay.
 BASELINES: dict[str, PolicyFactory] = {**HEURISTICS, "oracle": OraclePolicy}
+#: Env ids whose family has rows of its own (its actions are not node-resource placements).
+FAMILY_BASELINES: dict[str, dict[str, PolicyFactory]] = {"CarbonCPN-Microgrid-v0": MICROGRID_BASELINES}
+
+
+def baselines_for(env_id: str | None) -> dict[str, PolicyFactory]:
+    """The rows that apply to ``env_id``: its family's own, else :data:`BASELINES`."""
+    return FAMILY_BASELINES.get(env_id or "", BASELINES)
 
 
 def make_policy(name: str, env: gym.Env, seed: int = 0) -> Any:
-    """Build the baseline ``name`` for ``env`` (see :data:`BASELINES`)."""
-    if name not in BASELINES:
-        raise KeyError(f"name={name!r}: expected one of {sorted(BASELINES)}")
+    """Build the baseline ``name`` for ``env`` (see :func:`baselines_for`)."""
+    registry = baselines_for(env.spec.id if env.spec is not None else None)
+    if name not in registry:
+        raise KeyError(f"name={name!r}: expected one of {sorted(registry)}")
     if not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed={seed!r}: expected an integer")
-    return BASELINES[name](env, int(seed))
+    return registry[name](env, int(seed))
 
 
-__all__ = ["BASELINES", "MCI_FLOOR_KG_PER_MWH", "CarbonEfficiencyGreedy", "CostOnly", "DecoupledFramework",
+__all__ = ["BASELINES", "FAMILY_BASELINES", "baselines_for", "MCI_FLOOR_KG_PER_MWH", "CarbonEfficiencyGreedy", "CostOnly", "DecoupledFramework",
            "EnergyEfficient", "HeuristicPolicy", "PerformanceFirst", "RandomPolicy", "RenewableGreedy",
            "StaticCarbonAware", "argmin_feasible", "can_defer", "energy_mwh", "make_policy", "on_time", "placements"]

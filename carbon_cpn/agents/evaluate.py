@@ -127,9 +127,9 @@ def evaluate(
     if str(model_path) == "random":
         env = make_env(env_id, lyapunov_v, carbon_budget)
         return summarize(run_episodes(random_policy(seed), env, episodes, seed))
-    from carbon_cpn.agents.baselines import BASELINES, make_policy
+    from carbon_cpn.agents.baselines import baselines_for, make_policy
 
-    if str(model_path) in BASELINES:
+    if str(model_path) in baselines_for(env_id):
         env = make_env(env_id, lyapunov_v, carbon_budget)
         rule = make_policy(str(model_path), env, seed)
 

@@ -98,6 +98,9 @@ class MicrogridEnv(CoSimEnv):
         self.allowed = self.latency_ms <= mg.latency_limit_ms
         self.n_regions = len(mg.regions)
         self.peak_gpus = np.array([r.peak_gpus for r in mg.regions])
+        #: The region the pending question routes (-1: a training job, or no question).
+        self.route_region = -1
+        self.inference_log: list[InferenceInterval] = []
 
     def make_codec(self) -> NodeCodec:
         return NodeCodec(self.n_nodes)

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
-from carbon_cpn.agents.baselines import make_policy
+from carbon_cpn.agents.baselines import FAMILY_BASELINES, make_policy
 from carbon_cpn.agents.masking import predict_accepts_masks
 
 #: The episode metrics a leaderboard row reports (mean and std over seeds of each).
@@ -86,6 +86,9 @@ def load_models(models_dir: Path | None, log: Callable[[str], None] = print, env
 def _oracle_extra(policy: Any) -> dict[str, Any]:
     """The oracle's solve statistics (empty for every other policy)."""
     res = getattr(policy, "result", None)
+    plan = getattr(policy, "plan", None)  # a family's MILP plan (its objective is the MILP's, not a bound on J)
+    if res is None and plan is not None:
+        return dict(milp_benefit_usd=plan.benefit_usd, milp_status=plan.status, milp_bound_usd=plan.bound_usd)
     if res is None:
         return {}
     return dict(oracle_bound_usd=res.best_bound_usd, oracle_plan_usd=res.objective_usd, oracle_gap=res.gap,
@@ -104,7 +107,7 @@ def run_episode(env_id: str, method: str, seed: int, overrides: dict[str, Any] |
     obs, _ = env.reset(seed=seed)
     t0 = time.perf_counter()
     if model is None:
-        if method == "oracle":
+        if method == "oracle" and env_id not in FAMILY_BASELINES:
             from carbon_cpn.agents.oracle_policy import OraclePolicy
 
             policy: Any = OraclePolicy(env, seed, time_limit_s=oracle_time_limit_s)

@@ -9,7 +9,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
-from carbon_cpn.agents.baselines import BASELINES
+from carbon_cpn.agents.baselines import baselines_for
 
 #: Evaluation seeds are ``SEED_BASE + k`` for k = 0..n_seeds-1.
 SEED_BASE = 1000
@@ -41,9 +41,10 @@ class LeaderboardSettings:
             raise ValueError(f"sweep_seeds={self.sweep_seeds!r}: expected 1..seeds ({self.n_seeds})")
         if self.env_id not in gym.registry:
             raise ValueError(f"env={self.env_id!r}: expected a registered id such as 'CarbonCPN-v0'")
-        unknown = set(self.methods) - set(BASELINES)
+        known = baselines_for(self.env_id)
+        unknown = set(self.methods) - set(known)
         if unknown:
-            raise ValueError(f"methods={sorted(unknown)}: expected names from {sorted(BASELINES)}")
+            raise ValueError(f"methods={sorted(unknown)}: expected names from {sorted(known)} (for {self.env_id})")
         if not (self.oracle_time_limit_s > 0):
             raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
 
@@ -51,13 +52,15 @@ class LeaderboardSettings:
     def with_defaults(cls, *, quick: bool = False, env_id: str | None = None, n_seeds: int | None = None,
                       sweep_seeds: int | None = None, oracle_time_limit_s: float | None = None,
                       out: Path = Path("benchmarks/results"), models_dir: Path | None = Path("runs"),
-                      methods: tuple[str, ...] = tuple(BASELINES), jobs: int = 1,
+                      methods: tuple[str, ...] | None = None, jobs: int = 1,
                       fresh: bool = False) -> LeaderboardSettings:
         """Settings with every ``None`` filled in: the full run (CarbonCPN-v0, 10 seeds, a 120 s
         oracle, four sweep prices, every seed in the sweep), or with ``quick`` a smoke run
         (CarbonCPN-Tiny-v0, 1 seed, a 30 s oracle, two sweep prices)."""
         n = n_seeds if n_seeds is not None else (1 if quick else 10)
-        return cls(env_id=env_id or ("CarbonCPN-Tiny-v0" if quick else "CarbonCPN-v0"), n_seeds=n, out=Path(out),
+        env_id = env_id or ("CarbonCPN-Tiny-v0" if quick else "CarbonCPN-v0")
+        methods = tuple(baselines_for(env_id)) if methods is None else methods
+        return cls(env_id=env_id, n_seeds=n, out=Path(out),
                    models_dir=models_dir,
                    oracle_time_limit_s=oracle_time_limit_s if oracle_time_limit_s is not None else
                    (30.0 if quick else 120.0),
