@@ -251,7 +251,7 @@ class MicrogridMILP:
                 return self._read(mode, status, math.nan)
             for v in list(m.x.values()) + list(m.y.values()):
                 if not v.fixed:
-                    v.fix(round(v.value) if v.is_binary() else v.value)
+                    v.fix(round(v.value) if v.is_binary() else min(max(v.value, 0.0), 1.0))  # solver round-off
                     fixed.append(v)
             status, bound = self._run(m.follow_load, pyo.minimize)
             return self._read(mode, status, bound)
