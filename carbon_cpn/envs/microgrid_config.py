@@ -1,8 +1,8 @@
 """The ``[microgrid]`` section of a scenario: AI data-center sites that are microgrids, and the
 user regions whose inference demand they serve (``CarbonCPN-Microgrid-v0``).
 
-After "Carbon-Aware Compute-Power Scheduling for Geographically Distributed AI Data Centers
-with Microgrid Prosumer Capabilities" (the MILP paper). Each site is one CPN node (its GPU
+After "Carbon-Aware Compute-Power Scheduling for AI Data Centers with Microgrid
+Prosumer Operations" (the MILP paper). Each site is one CPN node (its GPU
 servers, idle and peak power and PUE are the node's) plus its on-site energy; each user region
 has an inference demand profile and a latency to every site.
 """

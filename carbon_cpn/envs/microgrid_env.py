@@ -1,7 +1,7 @@
 """``CarbonCPN-Microgrid-v0``: AI data-center sites as microgrid prosumers.
 
-After "Carbon-Aware Compute-Power Scheduling for Geographically Distributed AI Data Centers
-with Microgrid Prosumer Capabilities" (the MILP paper), on the shared core
+After "Carbon-Aware Compute-Power Scheduling for AI Data Centers with Microgrid
+Prosumer Operations" (the MILP paper), on the shared core
 (:class:`~carbon_cpn.envs.cosim_env.CoSimEnv`). Scenario ``carbon_cpn/envs/scenarios/microgrid.toml``:
 three GPU sites at load buses of IEEE 30-bus, each a microgrid (``[[microgrid.sites]]``: on-site
 PV and wind from the measured profiles, a dispatchable generator at two, a battery, import and

@@ -1,7 +1,7 @@
 """The data of one instance of the joint compute-energy MILP of AI data-center microgrids.
 
-After "Carbon-Aware Compute-Power Scheduling for Geographically Distributed AI Data Centers
-with Microgrid Prosumer Capabilities" (the MILP paper): sites ``[s]`` that are microgrids (GPUs,
+After "Carbon-Aware Compute-Power Scheduling for AI Data Centers with Microgrid
+Prosumer Operations" (the MILP paper): sites ``[s]`` that are microgrids (GPUs,
 on-site renewables, a dispatchable generator, a battery, a two-way grid connection), rigid
 training jobs ``[j]`` and elastic inference demand per user region ``[u]``, over periods ``[t]``
 of ``interval_h`` hours. Arrays are labelled by their axes; units are in the names. Every array

@@ -1,7 +1,7 @@
 """The joint compute-energy MILP of AI data-center microgrids, and the paper's two baselines.
 
-After "Carbon-Aware Compute-Power Scheduling for Geographically Distributed AI Data Centers
-with Microgrid Prosumer Capabilities" (the MILP paper). One pyomo model per instance
+After "Carbon-Aware Compute-Power Scheduling for AI Data Centers with Microgrid
+Prosumer Operations" (the MILP paper). One pyomo model per instance
 (:class:`~carbon_cpn.optim.microgrid_instance.MicrogridInstance`), built once and solved by
 HiGHS; the renewable availability, the battery sizes, the grid's prices and intensities and
 the carbon budget are mutable parameters (:meth:`MicrogridMILP.update`), and the baselines fix
