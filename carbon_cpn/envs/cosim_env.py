@@ -25,6 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from carbon_cpn.envs.action_codec import Assignment, NodeResourceCodec
+from carbon_cpn.envs.actions import coerce_action
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import READY, CPNState
 from carbon_cpn.envs.cpn_observation import CPNObservation
@@ -83,6 +84,8 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.queue = DecisionQueue(cfg.episode.max_decisions_per_interval)
         self.episodes_since_seed = 0
         self.done = True
+        #: Whether reset() was called once (step() before it is refused, saying so).
+        self.started = False
 
     # ------------------------------------------------------------------ family hooks
     def make_power(self, commitment: CommitmentSource | None) -> SingleGrid | RegionalGrids:
@@ -156,6 +159,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     # ------------------------------------------------------------------ reset
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        self.started = True
         self.episodes_since_seed = 0 if seed is not None else self.episodes_since_seed + 1
         ep = self.cfg.episode
         options = options or {}
@@ -196,7 +200,9 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     # ------------------------------------------------------------------ step
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.done:
-            raise RuntimeError("step() called after the episode ended; call reset()")
+            when = "after the episode ended" if self.started else "before reset()"
+            raise RuntimeError(f"step() called {when}; call reset() first")
+        action = coerce_action(action, self.n_actions)
         assignment = self.codec.decode(action, self.head_preference())
         task = self.queue.head
         placed = assignment is not None and self.place(task, assignment)
