@@ -21,6 +21,8 @@ The shipped files are ``carbon_cpn/agents/hyperparams/<algo>.yml``.
 
 from __future__ import annotations
 
+import math
+
 import ast
 import inspect
 from importlib import resources
@@ -101,8 +103,12 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
     file = default_hyperparams_file(algo) if path is None else Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"hyperparams_file={str(file)!r}: no such file")
-    with file.open() as fh:
-        table = yaml.safe_load(fh) or {}
+    try:
+        with file.open() as fh:
+            table = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        where = " ".join(str(exc).split())
+        raise ValueError(f"hyperparams_file={str(file)!r}: not valid YAML ({where})") from None
     if not isinstance(table, dict):
         raise ValueError(f"hyperparams_file={str(file)!r}: expected a mapping of env id -> settings")
     if env_id not in table:
@@ -129,4 +135,36 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
                 hp[key] = float(hp[key])
             except ValueError:
                 raise ValueError(f"{str(file)!r}[{env_id!r}][{key!r}]={hp[key]!r}: expected a number") from None
+    check_ranges(hp, f"{str(file)!r}[{env_id!r}]")
     return hp
+
+
+#: key -> (low, high, low inclusive): the values a setting may take (issue #18: a discount of 5 or
+#: a negative buffer trained without complaint).
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "gamma": (0.0, 1.0, False), "gamma_per_hour": (0.0, 1.0, False), "learning_rate": (0.0, math.inf, False),
+    "exploration_fraction": (0.0, 1.0, True), "exploration_final_eps": (0.0, 1.0, True),
+    "exploration_initial_eps": (0.0, 1.0, True), "tau": (0.0, 1.0, False), "alpha": (0.0, math.inf, True),
+    "beta0": (0.0, 1.0, True), "max_grad_norm": (0.0, math.inf, False), "gae_lambda": (0.0, 1.0, True),
+    "clip_range": (0.0, math.inf, False), "ent_coef": (0.0, math.inf, True), "vf_coef": (0.0, math.inf, True),
+    "sigma0": (0.0, math.inf, True)}
+#: Counts that must be whole numbers >= the bound.
+COUNTS: dict[str, int] = {"n_timesteps": 1, "n_envs": 1, "buffer_size": 1, "learning_starts": 0, "batch_size": 1,
+                          "gradient_steps": 1, "target_update_interval": 1, "n_steps": 1,
+                          "n_epochs": 1, "eval_freq": 0, "eval_episodes": 1, "checkpoint_freq": 0, "n_step": 1,
+                          "n_atoms": 2}
+
+
+def check_ranges(hp: dict[str, Any], where: str) -> None:
+    """Every known setting of ``hp`` in its range, else ValueError naming key, value and range."""
+    for key, (lo, hi, lo_ok) in RANGES.items():
+        if key not in hp:
+            continue
+        v = hp[key]
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v <= hi and (
+            v >= lo if lo_ok else v > lo)
+        if not ok:
+            raise ValueError(f"{where}[{key!r}]={v!r}: expected a number in {'[' if lo_ok else '('}{lo:g}, {hi:g}]")
+    for key, lo in COUNTS.items():
+        if key in hp and not (isinstance(hp[key], int) and not isinstance(hp[key], bool) and hp[key] >= lo):
+            raise ValueError(f"{where}[{key!r}]={hp[key]!r}: expected an integer >= {lo}")

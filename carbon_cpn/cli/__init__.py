@@ -11,6 +11,7 @@ group of commands, each calling the library's plain functions.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,15 +33,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Set to 1 to see the traceback of an error the command line would print as one line.
+DEBUG_ENV = "CARBON_CPN_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: the process's arguments), run the command, return its exit code
-    (2 on a scenario or commitment error, printed as ``carbon-cpn: error: ...``)."""
+    """Parse ``argv`` (default: the process's arguments), run the command, return its exit code.
+
+    The one error boundary of the command line (issue #18): bad input anywhere below — a
+    setting out of range, an unreadable or foreign file, a YAML or TOML syntax error, an
+    unwritable output — is printed as one line ``carbon-cpn: error: ...`` with exit code 2, never
+    as a traceback (``CARBON_CPN_DEBUG=1`` shows it). Ctrl-C exits 130."""
     args = build_parser().parse_args(argv)
-    from carbon_cpn.envs.config import ScenarioError
-    from carbon_cpn.optim.commitment import CommitmentError
+    import zipfile
+
+    import yaml
 
     try:
         return int(args.func(args) or 0)
-    except (ScenarioError, CommitmentError) as exc:
-        print(f"carbon-cpn: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("carbon-cpn: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, KeyError, LookupError, OSError, yaml.YAMLError, zipfile.BadZipFile,
+            EOFError) as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        text = str(exc).strip().splitlines()
+        first = text[0] if text else ""
+        print(f"carbon-cpn: error: {type(exc).__name__}: {first}" if not isinstance(exc, ValueError) or not first
+              else f"carbon-cpn: error: {first}", file=sys.stderr)
         return 2
