@@ -113,7 +113,8 @@ class MicrogridPolicy:
             a = self.train(int(u.head_task), mask)
         else:
             a = int(u.defer_action)
-        return np.array([a if mask[a] else u.defer_action]), state
+        a = a if mask[a] else int(u.defer_action)
+        return (np.array([a]) if np.asarray(observation).ndim > 1 else np.array(a)), state  # SB3's shapes
 
     def toward(self, region: int, mask: np.ndarray, target: np.ndarray, drop_weight: float = 0.0) -> int:
         """The routing action whose resulting shares are nearest ``target [s]`` (L1), plus

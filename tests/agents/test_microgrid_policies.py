@@ -21,7 +21,7 @@ def _play(env: gym.Env, policy, seed: int) -> tuple[dict, int, list]:
     u = env.unwrapped
     invalid, starts, done = 0, [], False
     while not done:
-        a = int(policy.predict(obs)[0][0])
+        a = int(policy.predict(obs)[0])
         mask = u.action_masks()
         invalid += int(not mask[a])
         if u.route_region < 0 and u.head_task >= 0 and a != u.defer_action:

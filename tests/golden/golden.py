@@ -18,7 +18,7 @@ import numpy as np
 # Record from the working copy (a script's folder, not the repository root, heads sys.path).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import carbon_cpn  # noqa: E402
-from carbon_cpn.agents.baselines import make_policy  # noqa: E402
+from carbon_cpn.agents.baselines import baselines_for, make_policy  # noqa: E402
 
 PATH = Path(__file__).with_name("rollouts.npz")
 SEEDS = (1, 1000, 2024)
@@ -29,9 +29,10 @@ INTERVAL_KEYS = ("gen_mw", "res_used_mw", "curtail_mw", "shed_mw", "bess_charge_
 
 
 def cases() -> list[tuple[str, int, str]]:
-    """(env id, seed, policy): a random policy on every id and seed, pfs on one seed each."""
+    """(env id, seed, policy): a random policy on every id and seed, pfs (the Microgrid family:
+    its energy-only schedule) on one seed each."""
     out = [(env_id, seed, "random") for env_id in carbon_cpn.ENV_IDS for seed in SEEDS]
-    out += [(env_id, SEEDS[1], "pfs") for env_id in carbon_cpn.ENV_IDS]
+    out += [(env_id, SEEDS[1], "pfs" if "pfs" in baselines_for(env_id) else "energy_only") for env_id in carbon_cpn.ENV_IDS]
     return out
 
 
