@@ -135,6 +135,8 @@ class WorkloadConfig:
 
     def __post_init__(self) -> None:
         positive("workload.jobs_per_hour", self.jobs_per_hour)
+        # Arrivals are drawn per interval into arrays: an unbounded rate is an unbounded allocation.
+        require(self.jobs_per_hour <= 10_000, "workload.jobs_per_hour", self.jobs_per_hour, "at most 10,000 jobs per hour")
         fraction("workload.daily_amplitude", self.daily_amplitude)
         require(isinstance(self.peak_hour, (int, float)) and 0 <= self.peak_hour < 24, "workload.peak_hour",
                  self.peak_hour, "an hour in [0, 24)")

@@ -10,6 +10,7 @@ use the same paths with ``__`` or ``.`` between levels, e.g. ``episode__days=2``
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from carbon_cpn.envs.compute_config import QOS_CLASSES, CPNConfig, LinkConfig, NodeConfig, WorkloadConfig, WorkloadType
 from carbon_cpn.envs.config_checks import ScenarioError, require
@@ -69,6 +72,11 @@ class ScenarioConfig:
 
 
 # ----------------------------------------------------------------------------- loading
+#: Bounds on every number a scenario may hold: beyond them sums overflow or rewards go infinite
+#: (issue #18); no physical quantity of a scenario comes near them.
+MAX_MAGNITUDE = 1e12
+MAX_INTEGER = 10**9
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
@@ -79,11 +87,18 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         require(isinstance(value, (list, tuple)), key, value, "a list")
         return tuple(_convert(item_tp, v, f"{key}[{i}]") for i, v in enumerate(value))
     if tp is float:
-        require(isinstance(value, (int, float)) and not isinstance(value, bool), key, value, "a number")
+        # NumPy scalars are numbers too; inf and NaN are not (they pass every >= check and break the
+        # simulation later: issue #18).
+        require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)),
+                key, value, "a number")
+        require(math.isfinite(float(value)) and abs(float(value)) <= MAX_MAGNITUDE, key, value,
+                f"a finite number of magnitude <= {MAX_MAGNITUDE:g}")
         return float(value)
     if tp is int:
-        require(isinstance(value, int) and not isinstance(value, bool), key, value, "an integer")
-        return value
+        require(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)), key, value,
+                "an integer")
+        require(abs(int(value)) <= MAX_INTEGER, key, value, f"an integer of magnitude <= {MAX_INTEGER:,}")
+        return int(value)
     if tp is str:
         require(isinstance(value, str), key, value, "a string")
         return value

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +47,12 @@ UC_OVERRIDES: dict[str, object] = {
     "commitment__no_load_usd_per_mw_h": 2.0,
 }
 
+
+
+def safe_stem(name: str) -> str:
+    """``name`` as a file-name part: every character but letters, digits, ``_`` and ``-``
+    becomes ``_`` (a scenario named ``../x`` never leaves the cache folder; issue #18)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "_"
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -178,7 +185,7 @@ class PlanCommitment:
         self._memo: dict[int, dict[str, np.ndarray]] = {}
         self._shipped: dict[str, np.ndarray] | None = None
         if shipped_dir is not None:
-            packed = Path(shipped_dir) / f"{self.cfg.name}_{self._hash}_s{cfg.commitment.seed}.npz"
+            packed = Path(shipped_dir) / f"{safe_stem(self.cfg.name)}_{self._hash}_s{cfg.commitment.seed}.npz"
             if packed.exists():
                 with np.load(packed) as f:
                     self._shipped = {k: f[k] for k in f.files}
@@ -190,7 +197,7 @@ class PlanCommitment:
         return sorted(self._shipped_index)
 
     def path(self, day: int) -> Path:
-        return self.cache_dir / f"{self.cfg.name}_{self._hash}_s{self.cfg.commitment.seed}_d{day}.npz"
+        return self.cache_dir / f"{safe_stem(self.cfg.name)}_{self._hash}_s{self.cfg.commitment.seed}_d{day}.npz"
 
     def _day(self, day: int) -> dict[str, np.ndarray]:
         day = int(day) % 365
@@ -256,7 +263,7 @@ def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float,
          f"{sorted(int(d) for d in sc.source_days)}), method {method}, gap {gap}")
     plan = solve_suc(system, sc, method, gap=gap, workers=workers, log=echo)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"plan_{cfg.name}_d{day}_{method}_n{n_scenarios}"
+    stem = out / f"plan_{safe_stem(cfg.name)}_d{day}_{method}_n{n_scenarios}"
     with atomic_path(stem.with_suffix(".npz")) as tmp:
         np.savez_compressed(tmp, commitment=plan.commitment, startup=plan.startup,
                             shutdown=plan.shutdown, lower_bounds=np.array(plan.lower_bounds),

@@ -95,3 +95,28 @@ def test_reserve_and_scenario_settings_validate() -> None:
         load_scenario("ieee30_5dc", commitment__envelope_weight=1.0)
     with pytest.raises(ScenarioError, match="reward.mode='eq13'"):
         load_scenario("ieee30_5dc", reward__mode="eq13")
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("workload.jobs_per_hour", float("inf"), "finite"),
+    ("workload.jobs_per_hour", float("nan"), "finite"),
+    ("workload.jobs_per_hour", 1e9, "at most 10,000"),
+    ("workload.types.0.duration_max_h", 1e308, "magnitude"),
+    ("cpn.nodes.0.gpu_units", 10**12, "magnitude"),
+])
+def test_non_finite_and_huge_values_are_refused_by_key(key: str, value: object, expected: str) -> None:
+    # Issue #18: inf passed every >= check and huge integers overflowed server counts.
+    with pytest.raises(ScenarioError, match=expected) as err:
+        load_scenario("tiny", **{key: value})
+    assert key.split(".")[-1] in str(err.value)
+
+
+def test_numpy_scalars_are_numbers() -> None:
+    c = load_scenario("tiny", **{"reward.carbon_price_usd_per_t": np.float32(40.0), "episode.days": np.int64(2)})
+    assert c.reward.carbon_price_usd_per_t == 40.0 and c.episode.days == 2 and isinstance(c.episode.days, int)
+
+
+def test_a_scenario_name_never_leaves_the_cache_folder() -> None:
+    from carbon_cpn.envs.day_ahead import safe_stem
+
+    assert safe_stem("../../etc/x") == "______etc_x" and safe_stem("ieee30_5dc") == "ieee30_5dc"
