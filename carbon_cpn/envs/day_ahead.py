@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -213,10 +214,8 @@ class PlanCommitment:
         if os.environ.get("CARBON_CPN_PLAN_LOG"):  # which days a run asks for (make_plans --first)
             with open(os.environ["CARBON_CPN_PLAN_LOG"], "a") as fh:
                 fh.write(f"{day}\n")
-        if path.exists():
-            with np.load(path) as f:
-                data = {k: f[k] for k in f.files}
-        else:
+        data = self._read_cached(path) if path.exists() else None
+        if data is None:
             plan, lmp, mci = solve_day(self.cfg, self.grid, day, self.log, self.time_limit_s)
             data = {"commitment": plan.commitment, "lmp": lmp, "mci": mci,
                     "objective_usd": np.array(plan.objective_usd), "gap": np.array(plan.gap),
@@ -227,6 +226,22 @@ class PlanCommitment:
             tmp.replace(path)  # atomic: a half-written file is never read
         self._memo[day] = data
         return data
+
+    def _read_cached(self, path: Path) -> dict[str, np.ndarray] | None:
+        """A cached plan, or None when the file cannot be read or lacks a plan's arrays (a
+        corrupt file is removed and the day solved again; issue #18)."""
+        try:
+            with np.load(path) as f:
+                data = {k: f[k] for k in f.files}
+            if {"commitment", "lmp", "mci", "objective_usd"} - set(data):
+                raise ValueError(f"missing arrays {sorted({'commitment', 'lmp', 'mci', 'objective_usd'} - set(data))}")
+            return data
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # what np.load raises on garbage
+            reason = exc
+        if self.log is not None:
+            self.log(f"plan cache {path}: unreadable ({type(reason).__name__}: {reason}); solving the day again")
+        path.unlink(missing_ok=True)
+        return None
 
     def commitment(self, grid: GridModel, day: int, n_intervals: int, interval_h: float) -> np.ndarray:
         """``[t, gen]`` bool at the env's interval; multi-day episodes use each day's plan."""

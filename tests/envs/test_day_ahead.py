@@ -197,3 +197,18 @@ def test_plan_key_holds_what_the_plan_depends_on_and_nothing_else() -> None:
     explicit = load_scenario("ieee30_5dc", commitment__carbon_price_usd_per_t=50.0)
     assert explicit.grid_carbon_price_usd_per_t == base.grid_carbon_price_usd_per_t == 50.0
     assert h(explicit) == h(base)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a plan", b"PK\x03\x04 truncated zip"])
+def test_a_corrupt_cached_plan_is_solved_again(tmp_path: Path, garbage: bytes) -> None:
+    # Issue #18: a cache file cut by a crash or overwritten was fatal; it is now discarded.
+    cfg = load_scenario("tiny", **UC_OVERRIDES, commitment__n_scenarios=1, commitment__gap=0.05)
+    src = PlanCommitment(cfg, cache_dir=tmp_path)
+    first = src.commitment(src.grid, 120, 96, 0.25)
+    path = src.path(120)
+    path.write_bytes(garbage)
+    logs: list[str] = []
+    again = PlanCommitment(cfg, cache_dir=tmp_path, log=logs.append)
+    np.testing.assert_array_equal(again.commitment(again.grid, 120, 96, 0.25), first)
+    assert any("unreadable" in line for line in logs)
+    assert np.load(path)["commitment"].shape[0] == again.grid.n_gen  # rewritten whole
