@@ -18,6 +18,7 @@ Randomness comes from :class:`EpisodeStreams`; no family draws from the arrival 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
@@ -26,6 +27,7 @@ from gymnasium import spaces
 
 from carbon_cpn.envs.action_codec import Assignment, NodeResourceCodec
 from carbon_cpn.envs.actions import coerce_action
+from carbon_cpn.envs import invariants
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import READY, CPNState
 from carbon_cpn.envs.cpn_observation import CPNObservation
@@ -54,10 +56,15 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     observation_class: type[CPNObservation] = CPNObservation
 
     def __init__(self, scenario: str | ScenarioConfig = "ieee30_5dc", render_mode: str | None = None,
-                 commitment: CommitmentSource | None = None, **overrides: Any) -> None:
+                 commitment: CommitmentSource | None = None, check_invariants: bool | None = None,
+                 **overrides: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: expected None or one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
+        #: Check every interval's invariants (:mod:`carbon_cpn.envs.invariants`); default: the
+        #: environment variable CARBON_CPN_CHECK_INVARIANTS=1.
+        self.check_invariants = (os.environ.get("CARBON_CPN_CHECK_INVARIANTS") == "1" if check_invariants is None
+                                 else bool(check_invariants))
         self.cfg: ScenarioConfig = load_scenario(scenario, **overrides)
         cfg = self.cfg
         self.interval_h = cfg.episode.interval_min / 60.0
@@ -139,6 +146,10 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         """How the nodes' load ``node_mw [node]`` of interval ``t`` meets the grid (a family
         with on-site energy dispatches it here); by default all of it is drawn from the buses."""
         return SiteExchange.from_grid(node_mw)
+
+    def family_invariants(self, outcome: IntervalOutcome) -> list[str]:
+        """Invariants the family adds to :mod:`carbon_cpn.envs.invariants` (broken ones, as lines)."""
+        return []
 
     def delivered_value_usd(self, t: int) -> float:
         """Value of the work the family delivered in interval ``t`` outside the compute
@@ -282,6 +293,8 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
             lost_load_usd=lost_usd, booked=booked, added_mw=added_mw, site=site, family_value_usd=family_value)
         self.ledger.book(outcome)
         self.interval_booked(outcome)
+        if self.check_invariants:
+            invariants.check(self, outcome)
         self.step_outcomes.append(outcome)
         sh = self.shadow
         shadow_t = grid_terms(float(sh.generation_usd[t]), float(sh.lost_load_usd[t]), float(sh.emissions_kg[t]),

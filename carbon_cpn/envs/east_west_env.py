@@ -276,6 +276,17 @@ class EastWestEnv(CoSimEnv):
             self.west_busy += float((util * cap).sum() / max(cap.sum(), 1.0))
         self.n_booked += 1
 
+    def family_invariants(self, o: IntervalOutcome) -> list[str]:
+        """Energy balance region by region (each grid is dispatched on its own)."""
+        d, out = o.dispatch, []
+        for name, sl in zip(self.region_names, self.power.slices):
+            supply = (d.gen_mw[sl.gen].sum() + d.res_used_mw[sl.res].sum() + d.bess_discharge_mw[sl.bess].sum()
+                      - d.bess_charge_mw[sl.bess].sum() + d.shed_mw[sl.bus].sum() - d.overgen_mw[sl.bus].sum())
+            demand = o.base_load_mw[sl.bus].sum() + o.cpn_load_mw[sl.bus].sum()
+            if abs(supply - demand) > 1e-5 + 1e-7 * abs(demand):
+                out.append(f"{name} balance: supply {supply:.6f} MW != demand {demand:.6f} MW")
+        return out
+
     def _book_types(self, o: IntervalOutcome) -> None:
         """Each workload type's server-hours in the interval and their emissions: the busy
         servers' dynamic power (PUE included) x the overlap x the MCI at their node, plus the link

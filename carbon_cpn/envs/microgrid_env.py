@@ -206,6 +206,23 @@ class MicrogridEnv(CoSimEnv):
         self.route_pending = list(range(self.n_regions))
         self._observe_sites(res, o.t + 1)
 
+    def family_invariants(self, o: IntervalOutcome) -> list[str]:
+        """Each site's power balance and limits; inference served + dropped = arrived."""
+        load, avail, res = self.site_log[-1]
+        out = []
+        supply = res.renewable_mw + res.gen_mw + res.discharge_mw - res.charge_mw + res.import_mw - res.export_mw
+        if not np.allclose(supply, load, rtol=1e-9, atol=1e-6):
+            out.append(f"site balance: supply {supply.round(6).tolist()} MW != load {load.round(6).tolist()} MW")
+        if (res.renewable_mw > avail + 1e-6).any() or (res.import_mw > self.import_max_mw + 1e-6).any():
+            out.append(f"site limits: renewables {res.renewable_mw.tolist()} of {avail.tolist()}, "
+                       f"imports {res.import_mw.tolist()} of {self.import_max_mw.tolist()} MW")
+        if (res.soc_end_mwh < -1e-6).any() or (res.soc_end_mwh > self.bess_mwh + 1e-6).any():
+            out.append(f"site SOC {res.soc_end_mwh.tolist()} MWh outside [0, {self.bess_mwh.tolist()}]")
+        inf = self.inference_log[-1]
+        if (inf.dropped < -1e-9).any() or (inf.served < -1e-12).any() or (inf.served[~self.allowed] > 0).any():
+            out.append(f"inference: served {inf.served.round(6).tolist()} of arrived {inf.arrived.round(6).tolist()}")
+        return out
+
     def _observe_sites(self, res: SiteDispatchResult | None, t_next: int) -> None:
         ob = self.observation
         t = min(t_next, self.n_intervals - 1)

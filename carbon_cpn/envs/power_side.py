@@ -45,6 +45,8 @@ class SingleGrid:
         self.res_capacity_mw = np.array([u.capacity_mw for u in (*grid_cfg.solar, *grid_cfg.wind)])
         self.bess_energy_mwh = np.array([b.energy_mwh for b in grid_cfg.batteries])
         self.case_load_mw = float(self.grid.base_load_mw.sum())
+        #: Thermal rating of every branch [MW] (inf: none).
+        self.branch_rating_mw = np.asarray(self.grid.branch_rating_mw, dtype=float)
 
     def bus_position(self, bus: int, region: str = "") -> int:
         return self.grid.bus_position(bus)
@@ -113,6 +115,7 @@ class RegionalGrids:
         self.res_capacity_mw = np.concatenate([p.res_capacity_mw for p in self.parts])
         self.bess_energy_mwh = np.concatenate([p.bess_energy_mwh for p in self.parts])
         self.case_load_mw = float(sum(p.case_load_mw for p in self.parts))
+        self.branch_rating_mw = np.concatenate([p.branch_rating_mw for p in self.parts])
         self.overgen_penalty_per_bus = np.concatenate(
             [np.full(p.n_bus, p.grid.overgen_penalty_usd_per_mwh) for p in self.parts])
 
