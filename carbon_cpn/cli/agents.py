@@ -23,7 +23,7 @@ import json
 import sys
 from typing import Any
 
-from carbon_cpn.cli.arguments import gamma_per_hour, positive_int
+from carbon_cpn.cli.arguments import gamma_per_hour, positive_float, positive_int
 
 #: The baselines ``evaluate --model`` accepts by name (listed in its help).
 _BASELINE_NAMES = "pfs, ees, scas, rg_sched, co_opt, dc_frame, c3o_greedy, oracle"
@@ -64,8 +64,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_lyapunov(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lyapunov-v", type=float, default=None, help="V of the Lyapunov carbon queue (with --carbon-budget)")
-    p.add_argument("--carbon-budget", type=float, default=None, help="carbon budget [t CO2 per episode] of the queue")
+    p.add_argument("--lyapunov-v", type=positive_float, default=None, help="V of the Lyapunov carbon queue (with --carbon-budget)")
+    p.add_argument("--carbon-budget", type=positive_float, default=None, help="carbon budget [t CO2 per episode] of the queue")
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
