@@ -4,9 +4,11 @@ on a separate env, checkpoints, and a clean stop on Ctrl-C / SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +18,41 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from carbon_cpn.agents.evaluate import model_policy, run_episodes, summarize
+from carbon_cpn.atomic_io import atomic_path, atomic_write_text
 
 CHECKPOINT_MODEL = "model.zip"
 CHECKPOINT_BUFFER = "replay_buffer.pkl"
 CHECKPOINT_STATE = "state.json"
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (a second SIGTERM during a checkpoint's save
+    then stops the process after it, never in the middle; issue #18). Main thread only; a no-op
+    where signals cannot be masked."""
+    can = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if can:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if can:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def save_checkpoint(model: BaseAlgorithm, ckpt_dir: Path, extra: dict[str, Any] | None = None) -> None:
-    """Model (with its step count), replay buffer and a small ``state.json``, each atomically."""
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    tmp_model = ckpt_dir / "model.tmp.zip"
-    model.save(tmp_model)
-    os.replace(tmp_model, ckpt_dir / CHECKPOINT_MODEL)
-    if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
-        tmp_buf = ckpt_dir / "replay_buffer.tmp.pkl"
-        model.save_replay_buffer(tmp_buf)  # type: ignore[attr-defined]
-        os.replace(tmp_buf, ckpt_dir / CHECKPOINT_BUFFER)
-    state = {"num_timesteps": int(model.num_timesteps), **(extra or {})}
-    (ckpt_dir / CHECKPOINT_STATE).write_text(json.dumps(state, indent=2))
+    """Model (with its step count), replay buffer and a small ``state.json``, each written
+    atomically, with SIGINT/SIGTERM deferred until all three are on disk (``state.json`` last:
+    it names the step count the model and buffer hold)."""
+    with signals_deferred():
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ckpt_dir / CHECKPOINT_MODEL) as tmp:
+            model.save(tmp)
+        if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
+            with atomic_path(ckpt_dir / CHECKPOINT_BUFFER) as tmp:
+                model.save_replay_buffer(tmp)  # type: ignore[attr-defined]
+        state = {"num_timesteps": int(model.num_timesteps), **(extra or {})}
+        atomic_write_text(ckpt_dir / CHECKPOINT_STATE, json.dumps(state, indent=2))
 
 
 class EpisodeMetricsCallback(BaseCallback):
@@ -63,6 +82,29 @@ class StopOnFlagCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         return not self.flag.requested
+
+
+class StopAtStepsCallback(BaseCallback):
+    """Ends ``learn()`` when the model has taken ``target`` env steps (issue #18). SB3 finishes a
+    rollout it has started (``train_freq`` steps of DQN, ``n_steps`` of PPO) past
+    ``total_timesteps``, so a run resumed from a checkpoint saved mid-rollout overshot the
+    requested count; this stops at the count instead. A rollout that ends at the target anyway
+    is left to end (and be trained on) as before."""
+
+    def __init__(self, target: int) -> None:
+        super().__init__()
+        self.target = int(target)
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps < self.target:
+            return True
+        loc = self.locals
+        freq = getattr(self.model, "train_freq", None)
+        if "num_collected_steps" in loc and freq is not None and getattr(freq.unit, "value", "") == "step":
+            return loc["num_collected_steps"] >= freq.frequency  # the off-policy rollout ends here
+        if "n_rollout_steps" in loc and "n_steps" in loc:
+            return loc["n_steps"] + 1 >= loc["n_rollout_steps"]  # the on-policy rollout ends here
+        return False
 
 
 class CheckpointEveryCallback(BaseCallback):
@@ -123,8 +165,10 @@ class EvalMetricsCallback(BaseCallback):
         ret = result["episode_return"]["mean"]
         if ret > self.best:
             self.best = ret
-            self.model.save(self.out_dir / "best_model.zip")
-            (self.out_dir / "best_return.json").write_text(json.dumps({"episode_return": ret, "num_timesteps": self.num_timesteps}))
+            with atomic_path(self.out_dir / "best_model.zip") as tmp:
+                self.model.save(tmp)
+            atomic_write_text(self.out_dir / "best_return.json",
+                              json.dumps({"episode_return": ret, "num_timesteps": self.num_timesteps}))
         self.logger.dump(self.num_timesteps)
         return True
 

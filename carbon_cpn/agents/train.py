@@ -44,6 +44,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+from carbon_cpn.atomic_io import atomic_path, atomic_write_text
 from carbon_cpn.agents.callbacks import (
     CHECKPOINT_BUFFER,
     CHECKPOINT_MODEL,
@@ -51,6 +52,7 @@ from carbon_cpn.agents.callbacks import (
     EpisodeMetricsCallback,
     EvalMetricsCallback,
     StopFlag,
+    StopAtStepsCallback,
     StopOnFlagCallback,
     save_checkpoint,
 )
@@ -204,10 +206,10 @@ def train(
             model.load_replay_buffer(ckpt_dir / CHECKPOINT_BUFFER)
     else:
         model = spec.cls(policy, vec_env, seed=seed, device="cpu", tensorboard_log=str(tb_dir), verbose=verbose, **hp)
-    (out / "run.json").write_text(json.dumps(run_cfg, indent=2))
+    atomic_write_text(out / "run.json", json.dumps(run_cfg, indent=2))
 
     flag = StopFlag()
-    callbacks = [EpisodeMetricsCallback(), StopOnFlagCallback(flag)]
+    callbacks = [EpisodeMetricsCallback(), StopOnFlagCallback(flag), StopAtStepsCallback(timesteps)]
     extra = {"algo": algo, "env_id": env_id, "seed": seed}
     if checkpoint_freq > 0:
         callbacks.append(CheckpointEveryCallback(ckpt_dir, checkpoint_freq, extra))
@@ -242,8 +244,9 @@ def train(
               f"checkpoint saved in {ckpt_dir}; continue with resume=True (--resume)")
     else:
         model_path = out / "final_model.zip"
-        model.save(model_path)
+        with atomic_path(model_path) as tmp:  # a failed save keeps the previous final model
+            model.save(tmp)
     result = TrainResult(str(model_path), int(model.num_timesteps), interrupted, wall, done_steps / max(wall, 1e-9))
     run_cfg["result"] = asdict(result)
-    (out / "run.json").write_text(json.dumps(run_cfg, indent=2))
+    atomic_write_text(out / "run.json", json.dumps(run_cfg, indent=2))
     return result
