@@ -60,7 +60,8 @@ def baselines_for(env_id: str | None) -> dict[str, PolicyFactory]:
 
 def make_policy(name: str, env: gym.Env, seed: int = 0) -> Any:
     """Build the baseline ``name`` for ``env`` (see :func:`baselines_for`)."""
-    registry = baselines_for(env.spec.id if env.spec is not None else None)
+    spec = getattr(env, "spec", None)  # None for envs built by hand (no registry entry)
+    registry = baselines_for(spec.id if spec is not None else None)
     if name not in registry:
         raise KeyError(f"name={name!r}: expected one of {sorted(registry)}")
     if not isinstance(seed, (int, np.integer)):

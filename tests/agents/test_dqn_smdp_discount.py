@@ -369,4 +369,4 @@ def test_cli_and_yaml(tmp_path, capsys):
     args = build_parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--hyperparams", str(hp),
                                  "--out", str(tmp_path / "z"), "--no-progress"])
     assert args.func(args) == 2
-    assert r"gamma_per_hour=0: expected None or a discount per simulated hour in (0, 1]" in capsys.readouterr().err
+    assert "['gamma_per_hour']=0: expected a number in (0, 1]" in capsys.readouterr().err

@@ -55,8 +55,13 @@ def test_oracle_model_and_value_are_unchanged(tiny_problem) -> None:
     assert res.status == "optimal"
     for name in ("n_cols", "n_rows", "n_nonzeros", "n_binaries"):
         assert getattr(res, name) == ORACLE_TINY[name], name
-    for name in ("lp_bound_usd", "objective_usd", "best_bound_usd"):
-        assert getattr(res, name) == pytest.approx(ORACLE_TINY[name], rel=1e-9), name
+    # The LP relaxation is unique; the incumbent and the dual bound at the 1 % gap depend on
+    # HiGHS's branch-and-bound path (its build, the machine's thread count), so they are
+    # checked against the recorded optimum (mip_rel_gap 0, the slow test below) instead.
+    assert res.lp_bound_usd == pytest.approx(ORACLE_TINY["lp_bound_usd"], rel=1e-9)
+    opt = ORACLE_TINY["optimum_usd"]
+    assert res.best_bound_usd <= opt * (1 + 1e-9) <= res.objective_usd * (1 + 2e-9)
+    assert res.objective_usd - res.best_bound_usd <= 0.01 * abs(res.objective_usd) + 1e-6
 
 
 @pytest.mark.slow

@@ -418,7 +418,11 @@ def _close(have: object, want: object, what: str) -> None:
 #: iterations 3 on depends on HiGHS's branch-and-bound path; the schedule, the iteration count,
 #: every upper bound, the objective and the dispatch stay identical, and the last bound still
 #: closes the gap.
-PATH_DEPENDENT_BOUNDS = ("benders", "benders_mean12")
+#: Without a relaxation (``benders_none``) only the first master (before any cut but the
+#: warm start's) is path-independent: HiGHS 1.16 on another machine reported 180,578 instead of
+#: 180,548 for the second bound, the rest of the case unchanged. Value: how many leading
+#: bounds are compared exactly.
+PATH_DEPENDENT_BOUNDS = {"benders": 2, "benders_mean12": 2, "benders_none": 1}
 
 
 def fresh_summary(name: str) -> dict[str, object]:
@@ -440,7 +444,9 @@ def test_commitment_is_unchanged(name: str) -> None:
         assert got[field] == want[field], f"{name} {field}"
     for field in sorted(want):
         if field == "lower_bounds" and name in PATH_DEPENDENT_BOUNDS:
-            _close(got[field][:2], want[field][:2], f"{name} {field}")
+            k = PATH_DEPENDENT_BOUNDS[name]
+            _close(got[field][:k], want[field][:k], f"{name} {field}")
+            assert len(got[field]) == len(want[field]) and list(got[field]) == sorted(got[field]), f"{name} {field}"
             gap = CASES[name][2]["gap"]
             assert got[field][-1] >= want["objective_usd"] * (1 - gap), f"{name} last lower bound"
             continue
