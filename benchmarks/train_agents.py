@@ -41,7 +41,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ import numpy as np
 import yaml
 
 from carbon_cpn.atomic_io import atomic_path, atomic_save_figure, atomic_write_text
+from carbon_cpn.engine import ENGINES, run_unordered
 
 ALGOS = ("dqn", "double_dqn", "dueling_dqn", "rainbow", "maskable_ppo")
 DQN_FAMILY = ("dqn", "double_dqn", "dueling_dqn", "rainbow")
@@ -129,6 +129,12 @@ def run_one(variant: str, env_id: str, seed: int, timesteps: int, episodes: int,
         row[f"{m}_mean"], row[f"{m}_std"] = result[m]["mean"], result[m]["std"]
     atomic_write_text(done, json.dumps(row, indent=1))
     return row
+
+
+def run_task(task: tuple[Any, ...]) -> dict[str, Any]:
+    """One task of the engine: ``("random", env, episodes, eval_seed)`` or the arguments of
+    :func:`run_one`."""
+    return random_row(*task[1:]) if task[0] == "random" else run_one(*task)
 
 
 def random_row(env_id: str, episodes: int, eval_seed: int) -> dict[str, Any]:
@@ -255,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timesteps", type=int, default=100_000)
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--eval-seed", type=int, default=1000)
-    p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
+    p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1), help="parallel runs (--engine local)")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="where runs train: local processes or Ray tasks (--runs-dir must then be shared storage)")
+    p.add_argument("--ray-address", default=None, help="a Ray cluster to join (--engine ray; default: a local instance)")
     p.add_argument("--runs-dir", default="runs/agents")
     p.add_argument("--out", default="benchmarks/results/agents")
     p.add_argument("--models-out", default=None)
@@ -272,29 +281,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.timesteps < 1 or args.episodes < 1 or args.jobs < 1 or not seeds:
         p.error(f"--timesteps={args.timesteps}, --episodes={args.episodes}, --jobs={args.jobs}, --seeds={args.seeds}: "
                 "expected positive numbers and at least one seed")
+    if args.ray_address is not None and args.engine != "ray":
+        p.error(f"--ray-address={args.ray_address!r}: only with --engine ray")
     runs_dir = Path(args.runs_dir)
     hp_files = {v: str(write_hyperparams(v, args.env, extra, runs_dir)) for v in variants}
     out = Path(args.out)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     order = {v: i for i, v in enumerate(("random", *variants))}
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(random_row, args.env, args.episodes, args.eval_seed)]
-        futures += [pool.submit(run_one, v, args.env, s, args.timesteps, args.episodes, args.eval_seed, str(runs_dir),
-                                hp_files[v], os.getpid()) for v in variants for s in seeds]
-        for fut in as_completed(futures):
-            row = fut.result()
-            rows.append(row)
-            rows.sort(key=lambda r: (order[r["variant"]], str(r["seed"])))
-            print(f"[{time.perf_counter() - t0:6.0f} s] {row['variant']:<24} seed {row['seed']!s:<3} objective "
-                  f"{row['objective_usd_mean']:12,.0f}  success {row['job_success_rate_mean']:.3f}  invalid "
-                  f"{row['invalid_actions_mean']:.1f}", flush=True)
-            buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=list(rows[-1]))
-            w.writeheader()
-            w.writerows(rows)
-            atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
-            atomic_write_text(out.with_suffix(".md"), markdown(rows, args.env, args.episodes, args.eval_seed, variants))
+    # A local worker whose driver has died starts nothing new (Ray cleans up its own tasks).
+    driver = os.getpid() if args.engine == "local" and args.jobs > 1 else None
+    tasks: list[tuple[Any, ...]] = [("random", args.env, args.episodes, args.eval_seed)]
+    tasks += [(v, args.env, s, args.timesteps, args.episodes, args.eval_seed, str(runs_dir), hp_files[v], driver)
+              for v in variants for s in seeds]
+    for _, row in run_unordered(run_task, tasks, engine=args.engine, jobs=args.jobs, address=args.ray_address):
+        rows.append(row)
+        rows.sort(key=lambda r: (order[r["variant"]], str(r["seed"])))
+        print(f"[{time.perf_counter() - t0:6.0f} s] {row['variant']:<24} seed {row['seed']!s:<3} objective "
+              f"{row['objective_usd_mean']:12,.0f}  success {row['job_success_rate_mean']:.3f}  invalid "
+              f"{row['invalid_actions_mean']:.1f}", flush=True)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[-1]))
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
+        atomic_write_text(out.with_suffix(".md"), markdown(rows, args.env, args.episodes, args.eval_seed, variants))
     learning_curves(runs_dir, variants, seeds, out.with_name(out.name + "_curves.png"),
                     f"{args.env}: greedy evaluation during training")
     if args.models_out:

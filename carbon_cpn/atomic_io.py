@@ -36,6 +36,20 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def writable_folder(path: str | os.PathLike[str], name: str = "out") -> Path:
+    """Create the folder ``path`` if missing and check that a file can be written in it, so that
+    a command finds out before its work, not after; a ValueError naming ``name`` otherwise."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"{name}={str(path)!r}: cannot write there ({e.strerror or e}); expected a writable folder") from None
+    return folder
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` atomically."""
     if not isinstance(text, str):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from carbon_cpn.atomic_io import atomic_path, atomic_write_text
+from carbon_cpn.atomic_io import atomic_path, atomic_write_text, writable_folder
 from carbon_cpn.envs.config import ScenarioConfig, load_scenario
 from carbon_cpn.envs.cpn import node_power_mw
 from carbon_cpn.envs.grid_system import AllUnitsCommitted, CommitmentSource, build_grid
@@ -267,8 +267,11 @@ def make_commitment(cfg: ScenarioConfig, grid: GridModel) -> CommitmentSource:
 
 
 def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float, workers: int, seed: int,
-             out: Path, echo: Callable[[str], None] = print) -> CommitmentPlan:
-    """Solve one day's plan, printing the bound history, and write ``.npz`` + ``.json``."""
+             out: Path, echo: Callable[[str], None] = print, engine: str = "local",
+             ray_address: str | None = None) -> CommitmentPlan:
+    """Solve one day's plan, printing the bound history, and write ``.npz`` + ``.json`` into
+    ``out`` (checked writable before anything is solved)."""
+    writable_folder(out, "out")
     cfg = load_scenario(scenario)
     if cfg.commitment.mode == "all_on":  # a scenario without its own day-ahead settings
         cfg = load_scenario(cfg, **UC_OVERRIDES)
@@ -276,8 +279,7 @@ def run_plan(scenario: str, day: int, n_scenarios: int, method: str, gap: float,
     system, sc = uc_inputs(cfg, grid, day, n_scenarios, seed)
     echo(f"day {day}: {grid.n_gen} units x {system.n_periods} periods, {sc.n} scenarios (analog days "
          f"{sorted(int(d) for d in sc.source_days)}), method {method}, gap {gap}")
-    plan = solve_suc(system, sc, method, gap=gap, workers=workers, log=echo)
-    out.mkdir(parents=True, exist_ok=True)
+    plan = solve_suc(system, sc, method, gap=gap, workers=workers, log=echo, engine=engine, ray_address=ray_address)
     stem = out / f"plan_{safe_stem(cfg.name)}_d{day}_{method}_n{n_scenarios}"
     with atomic_path(stem.with_suffix(".npz")) as tmp:
         np.savez_compressed(tmp, commitment=plan.commitment, startup=plan.startup,

@@ -58,6 +58,8 @@ def solve_suc(
     time_limit_s: float = 600.0,
     log: Callable[[str], None] | None = None,
     master_relaxation: str = "auto",
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> CommitmentPlan:
     """Solve the two-stage stochastic unit commitment; see the module docstring.
 
@@ -66,6 +68,8 @@ def solve_suc(
     copy of every scenario's dispatch, ``"mean"`` one copy for the probability-weighted mean
     scenario, ``"none"`` only the shortfall bounds; ``"auto"`` is ``"scenario"`` up to 10
     scenarios and ``"mean"`` above. The cuts then only have to learn what the network costs.
+    With ``workers > 1``, Benders solves the scenario subproblems on ``engine`` (``"local"``
+    processes or ``"ray"`` actors, on the cluster at ``ray_address`` if given).
     """
     if method not in ("benders", "extensive"):
         raise CommitmentError(f"method={method!r}: expected 'benders' or 'extensive'")
@@ -77,6 +81,10 @@ def solve_suc(
         raise CommitmentError(f"gap={gap!r}: expected a relative gap in (0, 1)")
     if not (isinstance(workers, int) and workers >= 1):
         raise CommitmentError(f"workers={workers!r}: expected an integer >= 1")
+    if engine not in ("local", "ray"):
+        raise CommitmentError(f"engine={engine!r}: expected 'local' or 'ray'")
+    if ray_address is not None and engine != "ray":
+        raise CommitmentError(f"ray_address={ray_address!r}: only with engine='ray'")
     g, T = system.grid, system.n_periods
     if scenarios.load_mw.shape[1:] != (T, g.n_bus) or scenarios.res_avail_mw.shape[1:] != (T, g.n_res):
         raise CommitmentError(
@@ -87,7 +95,8 @@ def solve_suc(
         raise CommitmentError(f"scenarios.prob sums to {scenarios.prob.sum()!r}; expected probabilities summing to 1")
     if method == "extensive":
         return solve_extensive(system, scenarios, gap, time_limit_s, log)
-    return solve_benders(system, scenarios, gap, workers, max_iter, time_limit_s, log, master_relaxation)
+    return solve_benders(system, scenarios, gap, workers, max_iter, time_limit_s, log, master_relaxation, engine,
+                         ray_address)
 
 
 def solve_extensive(system: UCSystem, sc: DayScenarios, gap: float, time_limit_s: float,

@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-
 import numpy as np
 
+from carbon_cpn.engine import Workers
 from carbon_cpn.optim.uc_plan import CommitmentPlan, assemble_plan, first_stage_cost
 from carbon_cpn.optim.uc_pyomo import add_first_stage, add_lp_block, read_first_stage
 from carbon_cpn.optim.uc_subproblem import ScenarioLP, SubproblemResult, make_lps, scenario_model
@@ -24,26 +23,23 @@ from carbon_cpn.optim.uc_system import DayScenarios, UCSystem
 
 __all__ = ["add_copper_plate", "add_shortfall_bounds", "solve_benders"]
 
-_WORKER: dict[str, object] = {}
+def _worker_init(system: UCSystem, scenarios: DayScenarios, ks: list[int]) -> dict[int, ScenarioLP]:
+    """A worker's state: the persistent LPs of its scenarios ``ks``, kept between iterations."""
+    return make_lps(system, scenarios, ks)
 
 
-def _worker_init(system: UCSystem, scenarios: DayScenarios) -> None:
-    _WORKER["system"], _WORKER["scenarios"], _WORKER["lps"] = system, scenarios, {}
-
-
-def _worker_solve(args: tuple[list[int], np.ndarray]) -> list[tuple[int, SubproblemResult]]:
-    ks, u = args
-    lps: dict[int, ScenarioLP] = _WORKER["lps"]  # type: ignore[assignment]
-    missing = [k for k in ks if k not in lps]
-    if missing:  # each worker keeps its persistent models between iterations
-        lps.update(make_lps(_WORKER["system"], _WORKER["scenarios"], missing))  # type: ignore[arg-type]
-    return [(k, lps[k].solve(u)) for k in ks]
+def _worker_solve(lps: dict[int, ScenarioLP], u: np.ndarray) -> list[tuple[int, SubproblemResult]]:
+    return [(k, lp.solve(u)) for k, lp in lps.items()]
 
 
 def solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int, max_iter: int,
                    time_limit_s: float, log: Callable[[str], None] | None,
-                   master_relaxation: str = "scenario") -> CommitmentPlan:
-    """Multi-cut Benders decomposition of the stochastic unit commitment (module docstring)."""
+                   master_relaxation: str = "scenario", engine: str = "local",
+                   ray_address: str | None = None) -> CommitmentPlan:
+    """Multi-cut Benders decomposition of the stochastic unit commitment (module docstring).
+    With ``workers > 1`` the scenarios are split among that many workers of ``engine``
+    (:class:`carbon_cpn.engine.Workers`: local processes, or Ray actors), each keeping its
+    scenarios' LPs from one iteration to the next."""
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.solvers import Highs
 
@@ -63,8 +59,8 @@ def solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int, 
 
     pool = None
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(system, sc))
-        chunks = [list(range(k, W, workers)) for k in range(workers)]
+        shares = [list(range(k, W, workers)) for k in range(min(workers, W))]
+        pool = Workers(_worker_init, [(system, sc, ks) for ks in shares], engine=engine, address=ray_address)
     else:
         lps = make_lps(system, sc, range(W))
 
@@ -82,7 +78,7 @@ def solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int, 
 
     def evaluate(u: np.ndarray) -> dict[int, SubproblemResult]:
         if pool is not None:
-            return dict(r for part in pool.map(_worker_solve, [(c, u) for c in chunks]) for r in part)
+            return dict(r for part in pool.map(_worker_solve, [u] * pool.n) for r in part)
         return {k: lps[k].solve(u) for k in range(W)}
 
     try:
@@ -125,7 +121,7 @@ def solve_benders(system: UCSystem, sc: DayScenarios, gap: float, workers: int, 
             add_cuts(u, results)
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.close()
     assert best is not None
     ub, u, v, w, results = best
     rel = (ubs[-1] - lbs[-1]) / max(abs(ubs[-1]), 1e-9)

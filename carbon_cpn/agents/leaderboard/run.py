@@ -48,7 +48,8 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
     if s.fresh:
         stream.unlink(missing_ok=True)
     records = run_tasks(tasks, s.jobs, log, lambda r: f"  {r.method:>12s} seed {r.seed}: objective "
-                                                     f"${r.objective_usd:,.0f} ({r.wall_s:.1f} s)", stream)
+                                                     f"${r.objective_usd:,.0f} ({r.wall_s:.1f} s)", stream,
+                        s.engine, s.ray_address)
     records += _model_records(s, log)
     rows = summarize(records)
     env = gym.make(s.env_id)
@@ -65,7 +66,7 @@ def run_leaderboard(s: LeaderboardSettings, log: Callable[[str], None] = print) 
                                for price in s.sweep_prices for m in s.methods for seed in seeds[: s.sweep_seeds]]
     sweep = run_tasks(sweep_tasks, s.jobs, log, lambda r: f"  sweep ${r.carbon_price_usd_per_t:g}/t {r.method:>10s} "
                                                           f"seed {r.seed}: emissions {r.metrics['emissions_tco2']:.1f} t",
-                      stream)
+                      stream, s.engine, s.ray_address)
     write_episodes(sweep, s.out / "sweep.csv")
     plot_sweep(sweep, s.sweep_prices, s.out / "fig4_carbon_price.png",
                f"{s.env_id}: carbon-price sweep (tsco Fig. 4 layout)")

@@ -10,6 +10,7 @@ import gymnasium as gym
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
 from carbon_cpn.agents.baselines import baselines_for
+from carbon_cpn.engine import ENGINES
 
 #: Evaluation seeds are ``SEED_BASE + k`` for k = 0..n_seeds-1.
 SEED_BASE = 1000
@@ -31,6 +32,9 @@ class LeaderboardSettings:
     jobs: int = 1
     #: Ignore the episodes streamed by an earlier (killed) run instead of resuming it.
     fresh: bool = False
+    #: Where episodes run (``carbon_cpn.engine``): "local" or "ray"; the Ray cluster to join.
+    engine: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.jobs, int) and self.jobs >= 1):
@@ -45,6 +49,10 @@ class LeaderboardSettings:
         unknown = set(self.methods) - set(known)
         if unknown:
             raise ValueError(f"methods={sorted(unknown)}: expected names from {sorted(known)} (for {self.env_id})")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine={self.engine!r}: expected one of {ENGINES}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise ValueError(f"ray_address={self.ray_address!r}: only with engine='ray'")
         if not (self.oracle_time_limit_s > 0):
             raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
 
@@ -53,7 +61,8 @@ class LeaderboardSettings:
                       sweep_seeds: int | None = None, oracle_time_limit_s: float | None = None,
                       out: Path = Path("benchmarks/results"), models_dir: Path | None = Path("runs"),
                       methods: tuple[str, ...] | None = None, jobs: int = 1,
-                      fresh: bool = False) -> LeaderboardSettings:
+                      fresh: bool = False, engine: str = "local", ray_address: str | None = None
+                      ) -> LeaderboardSettings:
         """Settings with every ``None`` filled in: the full run (CarbonCPN-v0, 10 seeds, a 120 s
         oracle, four sweep prices, every seed in the sweep), or with ``quick`` a smoke run
         (CarbonCPN-Tiny-v0, 1 seed, a 30 s oracle, two sweep prices)."""
@@ -66,7 +75,7 @@ class LeaderboardSettings:
                    (30.0 if quick else 120.0),
                    sweep_prices=QUICK_SWEEP_PRICES_USD_PER_T if quick else SWEEP_PRICES_USD_PER_T,
                    sweep_seeds=sweep_seeds if sweep_seeds is not None else n, methods=tuple(methods), jobs=jobs,
-                   fresh=fresh)
+                   fresh=fresh, engine=engine, ray_address=ray_address)
 
     @property
     def seeds(self) -> list[int]:

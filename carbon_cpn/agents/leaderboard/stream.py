@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_cpn.agents.leaderboard.episodes import EpisodeRecord, run_episode
+from carbon_cpn.engine import run_unordered
 
 #: One episode to run: (env id, method, seed, env overrides or None, oracle time limit [s]).
 Task = tuple[str, str, int, "dict[str, Any] | None", float]
@@ -65,10 +66,12 @@ def append_line(path: Path, line: str) -> None:
 
 
 def run_tasks(tasks: list[Task], jobs: int, log: Callable[[str], None], label: Callable[[EpisodeRecord], str],
-              stream: Path | None = None) -> list[EpisodeRecord]:
-    """Run episode tasks (in ``jobs`` processes when > 1) and return their records in task
-    order. With ``stream``, every record is appended to that file as soon as its episode ends,
-    and tasks whose record is already there are not run again (a killed run resumes)."""
+              stream: Path | None = None, engine: str = "local", ray_address: str | None = None
+              ) -> list[EpisodeRecord]:
+    """Run episode tasks on ``engine`` (:mod:`carbon_cpn.engine`: ``local``, in ``jobs``
+    processes when > 1, or ``ray``) and return their records in task order. With ``stream``,
+    every record is appended to that file as soon as its episode ends, and tasks whose record is
+    already there are not run again (a killed run resumes)."""
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ValueError(f"jobs={jobs!r}: expected an integer >= 1")
     done = read_stream(stream) if stream is not None else {}
@@ -85,14 +88,6 @@ def run_tasks(tasks: list[Task], jobs: int, log: Callable[[str], None], label: C
             append_line(stream, record_json(key, rec))
         log(label(rec))
 
-    if jobs == 1:
-        for k, t in todo:
-            finish(k, _episode_task(t))
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(jobs) as pool:
-            futures = {pool.submit(_episode_task, t): k for k, t in todo}
-            for fut in as_completed(futures):
-                finish(futures[fut], fut.result())
+    for i, rec in run_unordered(_episode_task, [t for _, t in todo], engine=engine, jobs=jobs, address=ray_address):
+        finish(todo[i][0], rec)
     return [done[k] for k in keys]
