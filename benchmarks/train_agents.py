@@ -14,7 +14,9 @@ A variant is an algorithm of ``carbon-cpn train`` with its shipped hyperparamete
   epsilon-greedy)), the ablation table of the Rainbow paper;
 * ``<algo>-per_decision``: a DQN-family algorithm discounted per decision (``gamma``) instead
   of per simulated hour (``gamma_per_hour``), the semi-Markov comparison;
-* ``<algo>-unmasked``: trained without action masks (``use_masking: false``).
+* ``<algo>-unmasked``: trained without action masks (``use_masking: false``);
+* ``<algo>-guided_<baseline>``: a DQN-family algorithm whose exploratory actions are the
+  baseline's with probability 0.8 (``guide``, ``guide_prob``; carbon_cpn.agents.guided).
 
 ``--set KEY=VALUE`` (repeatable, YAML values) changes every variant. Each (variant, seed) trains
 exactly as ``carbon-cpn train --algo A --env ENV --seed S --hyperparams FILE`` would (the file
@@ -54,6 +56,7 @@ ALGOS = ("dqn", "double_dqn", "dueling_dqn", "rainbow", "maskable_ppo")
 DQN_FAMILY = ("dqn", "double_dqn", "dueling_dqn", "rainbow")
 RAINBOW_PARTS = {"double": {"double": False}, "dueling": {"dueling": False}, "prioritized": {"prioritized": False},
                  "n_step": {"n_step": 1}, "distributional": {"distributional": False}, "noisy": {"noisy": False}}
+GUIDE_PROB = 0.8
 METRICS = ("objective_usd", "episode_return", "job_success_rate", "invalid_actions", "compute_value_usd",
            "generation_cost_usd", "emissions_tco2", "load_shed_mwh", "mean_tardiness_s")
 
@@ -69,8 +72,10 @@ def variant_settings(name: str) -> tuple[str, dict[str, Any]]:
         return algo, {"gamma_per_hour": None}
     if algo in DQN_FAMILY and mod == "unmasked":
         return algo, {"use_masking": False}
+    if algo in DQN_FAMILY and mod.startswith("guided_") and mod[7:]:
+        return algo, {"guide": mod[7:], "guide_prob": GUIDE_PROB}
     raise ValueError(f"variant={name!r}: expected one of {ALGOS}, rainbow-no_<{'|'.join(RAINBOW_PARTS)}>, "
-                     f"<{'|'.join(DQN_FAMILY)}>-per_decision or -unmasked")
+                     f"<{'|'.join(DQN_FAMILY)}>-per_decision, -unmasked or -guided_<baseline>")
 
 
 def write_hyperparams(variant: str, env_id: str, extra: dict[str, Any], runs_dir: Path) -> Path:

@@ -40,6 +40,7 @@ from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 
 from carbon_cpn.agents.buffers import PrioritizedNStepReplayBuffer
+from carbon_cpn.agents.guided import GuideSet, check_guide
 from carbon_cpn.agents.masked_buffers import MaskedNStepReplayBuffer, MaskedReplayBuffer
 from carbon_cpn.agents.masking import (
     attach_next_masks,
@@ -70,18 +71,22 @@ class OwnRNGEpsilonGreedy(DQN):
     :param gamma_per_hour: discount per simulated hour, in (0, 1]: a transition that advanced
         ``info["elapsed_h"]`` hours is discounted by ``gamma_per_hour ** elapsed_h`` (module
         docstring); None: by ``gamma`` per decision.
+    :param guide: a baseline of the env (e.g. ``"pfs"``) whose action replaces a uniform
+        exploratory action with probability ``guide_prob`` (``carbon_cpn.agents.guided``).
     Every other argument is SB3 ``DQN``'s.
     """
 
     _explore_rng: np.random.Generator
 
     def __init__(
-        self, policy: Any, env: Any, *args: Any, use_masking: bool = True, gamma_per_hour: float | None = None, **kwargs: Any
+        self, policy: Any, env: Any, *args: Any, use_masking: bool = True, gamma_per_hour: float | None = None,
+        guide: str | None = None, guide_prob: float = 0.0, **kwargs: Any
     ) -> None:
         if not isinstance(use_masking, (bool, np.bool_)):
             raise ValueError(f"use_masking={use_masking!r}: expected True or False")
         self.use_masking = bool(use_masking)  # before DQN.__init__, which may run _setup_model()
         self.gamma_per_hour = check_gamma_per_hour(gamma_per_hour)
+        self.guide, self.guide_prob = check_guide(guide, guide_prob)
         super().__init__(policy, env, *args, **kwargs)
 
     def _setup_model(self) -> None:
@@ -176,6 +181,8 @@ class OwnRNGEpsilonGreedy(DQN):
         self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         masks = self.rollout_action_masks()
+        if self.guide is not None:
+            return self._guided_action(learning_starts, masks, n_envs)
         if masks is None:
             return super()._sample_action(learning_starts, action_noise, n_envs)
         if self.num_timesteps < learning_starts:  # warm-up: uniform over the valid actions
@@ -183,6 +190,24 @@ class OwnRNGEpsilonGreedy(DQN):
         else:
             action, _ = self.predict(self._last_obs, deterministic=False, action_masks=masks)  # type: ignore[arg-type]
         action = np.asarray(action).reshape(n_envs)
+        return action, action
+
+    def _guided_action(self, learning_starts: int, masks: np.ndarray | None, n_envs: int) -> tuple[np.ndarray, np.ndarray]:
+        """A rollout action with guided exploration (``carbon_cpn.agents.guided``)."""
+        if getattr(self, "_guides", None) is None:
+            self._guides = GuideSet(self.guide, self.env, self.seed)  # type: ignore[arg-type]
+        if masks is None:  # unmasked: uniform over every action
+            masks = np.ones((n_envs, int(self.action_space.n)), dtype=bool)  # type: ignore[union-attr]
+        rng = self._rng()
+        obs = np.asarray(self._last_obs)
+        uniform = sample_valid_actions(rng, masks)
+        if self.num_timesteps < learning_starts:
+            greedy, explore = uniform, np.ones(n_envs, dtype=bool)
+        else:
+            greedy = self._masked_greedy(obs, masks, deterministic=False)
+            explore = rng.random(n_envs) < self.exploration_rate
+        mixed = self._guides.mix(rng, explore, uniform, obs, self.guide_prob)
+        action = np.where(mixed >= 0, mixed, greedy).reshape(n_envs)
         return action, action
 
     def _store_transition(
@@ -218,4 +243,4 @@ class OwnRNGEpsilonGreedy(DQN):
             )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_explore_rng"]
+        return [*super()._excluded_save_params(), "_explore_rng", "_guides"]

@@ -147,7 +147,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "exploration_initial_eps": (0.0, 1.0, True), "tau": (0.0, 1.0, False), "alpha": (0.0, math.inf, True),
     "beta0": (0.0, 1.0, True), "max_grad_norm": (0.0, math.inf, False), "gae_lambda": (0.0, 1.0, True),
     "clip_range": (0.0, math.inf, False), "ent_coef": (0.0, math.inf, True), "vf_coef": (0.0, math.inf, True),
-    "sigma0": (0.0, math.inf, True)}
+    "sigma0": (0.0, math.inf, True), "guide_prob": (0.0, 1.0, True)}
 #: Counts that must be whole numbers >= the bound.
 COUNTS: dict[str, int] = {"n_timesteps": 1, "n_envs": 1, "buffer_size": 1, "learning_starts": 0, "batch_size": 1,
                           "gradient_steps": 1, "target_update_interval": 1, "n_steps": 1,

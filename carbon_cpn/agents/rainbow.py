@@ -171,6 +171,8 @@ class Rainbow(OwnRNGEpsilonGreedy):
         support_margin: float = 0.5,
         use_masking: bool = True,
         gamma_per_hour: float | None = None,
+        guide: str | None = None,
+        guide_prob: float = 0.0,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -203,7 +205,7 @@ class Rainbow(OwnRNGEpsilonGreedy):
             exploration_final_eps=0.0 if noisy else exploration_final_eps,
             max_grad_norm=max_grad_norm, stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
             policy_kwargs=policy_kwargs, verbose=verbose, seed=seed, device=device, _init_setup_model=False,
-            use_masking=use_masking, gamma_per_hour=gamma_per_hour,
+            use_masking=use_masking, gamma_per_hour=gamma_per_hour, guide=guide, guide_prob=guide_prob,
         )
         self.double, self.dueling, self.prioritized = bool(double), bool(dueling), bool(prioritized)
         self.n_step, self.distributional, self.noisy = int(n_step), bool(distributional), bool(noisy)
