@@ -35,3 +35,10 @@ for _env_id, _kwargs in ENV_IDS.items():
     if _env_id not in registry:
         register(id=_env_id, entry_point=ENTRY_POINTS.get(_env_id, "carbon_cpn.envs.cpn_env:CarbonCPNEnv"),
                  kwargs=dict(_kwargs))
+
+#: Wrappers of a registered env (not families of their own): CarbonCPN-v0 scheduled by choosing,
+#: at each decision, which heuristic decides (carbon_cpn.agents.rule_selection).
+WRAPPED_IDS: dict[str, str] = {"CarbonCPN-Rules-v0": "carbon_cpn.agents.rule_selection:make_rule_env"}
+for _env_id, _entry in WRAPPED_IDS.items():
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_entry)
