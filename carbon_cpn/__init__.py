@@ -38,7 +38,11 @@ for _env_id, _kwargs in ENV_IDS.items():
 
 #: Wrappers of a registered env (not families of their own): CarbonCPN-v0 scheduled by choosing,
 #: at each decision, which heuristic decides (carbon_cpn.agents.rule_selection).
-WRAPPED_IDS: dict[str, str] = {"CarbonCPN-Rules-v0": "carbon_cpn.agents.rule_selection:make_rule_env"}
-for _env_id, _entry in WRAPPED_IDS.items():
+#: RulesSeen also observes what every rule would do.
+WRAPPED_IDS: dict[str, tuple[str, dict[str, object]]] = {
+    "CarbonCPN-Rules-v0": ("carbon_cpn.agents.rule_selection:make_rule_env", {}),
+    "CarbonCPN-RulesSeen-v0": ("carbon_cpn.agents.rule_selection:make_rule_env", {"proposals": True}),
+}
+for _env_id, (_entry, _kwargs) in WRAPPED_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry)
+        register(id=_env_id, entry_point=_entry, kwargs=dict(_kwargs))

@@ -80,3 +80,28 @@ def test_bad_rules_and_actions_are_named() -> None:
         env.step(2)
     with pytest.raises(ValueError, match=r"action=0.5"):
         env.step(0.5)
+
+
+def test_proposals_show_each_rules_answer_and_the_chosen_one_is_taken() -> None:
+    rules = ("pfs", "ees", "scas")
+    env = RuleSelectionEnv(gym.make(TINY), rules, proposals=True)
+    n_base = gym.make(TINY).action_space.n
+    obs, _ = env.reset(seed=7)
+    base_dim = gym.make(TINY).observation_space.shape[0]
+    assert obs.shape == env.observation_space.shape == (base_dim + len(rules) * n_base,)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        onehot = obs[base_dim:].reshape(len(rules), n_base)
+        assert (onehot.sum(axis=1) == 1).all()
+        k = int(rng.integers(len(rules)))
+        obs, _, term, trunc, info = env.step(k)
+        assert info["base_action"] == int(onehot[k].argmax())
+        if term or trunc:
+            break
+    # Always the first rule: pfs's own episode, as without proposals.
+    plain = gym.make(TINY)
+    pol = make_policy("pfs", plain)
+    _, want = _play(plain, 7, lambda o, e: int(np.asarray(pol.predict(o)[0]).reshape(-1)[0]))
+    _, got = _play(RuleSelectionEnv(gym.make(TINY), rules, proposals=True), 7, lambda o, e: 0)
+    assert got["objective_usd"] == want["objective_usd"]
+    sb3_check_env(RuleSelectionEnv(gym.make(TINY), rules, proposals=True), warn=False)
