@@ -88,8 +88,30 @@ def _ray_init(address: str | None) -> bool:
         ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, runtime_env=env, log_to_driver=False,
                  _node_ip_address="127.0.0.1")
     else:
-        ray.init(address=address, runtime_env=env, log_to_driver=False)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, runtime_env=env, log_to_driver=False)
+        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ...: name the address
+            raise ValueError(f"ray_address={address!r}: cannot join that Ray cluster ({exc})") from None
     return True
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (Ray itself retries for minutes) when nothing listens at ``HOST:PORT`` (or
+    ``ray://HOST:PORT``); ``"auto"`` and other forms are left to Ray."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        if address == "auto":
+            return
+        raise ValueError(f"ray_address={address!r}: expected HOST:PORT, ray://HOST:PORT or 'auto'")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ValueError(f"ray_address={address!r}: nothing answers there ({exc.strerror or exc}); expected the "
+                         "address of a running Ray head node") from None
 
 
 _STATE: dict[str, Any] = {}

@@ -78,3 +78,11 @@ def test_the_quick_leaderboard_on_ray_equals_the_local_one(tmp_path: Path) -> No
     assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray"]) == 0
     local, on_ray = _table(tmp_path / "local"), _table(tmp_path / "ray")
     assert local == on_ray and len(local) == 3
+
+
+def test_an_unreachable_ray_address_fails_fast_naming_it() -> None:
+    pytest.importorskip("ray")
+    with pytest.raises(ValueError, match=r"ray_address='127.0.0.1:1': nothing answers there"):
+        list(run_unordered(_square, [1], engine="ray", address="127.0.0.1:1"))
+    with pytest.raises(ValueError, match=r"ray_address='nowhere': expected HOST:PORT"):
+        list(run_unordered(_square, [1], engine="ray", address="nowhere"))
