@@ -19,6 +19,15 @@ from typing import Any
 ENGINES = ("local", "ray")
 
 
+def check_engine(engine: str, address: str | None = None) -> None:
+    """ValueError naming the setting unless ``engine`` is one of :data:`ENGINES` and
+    ``address`` (a Ray cluster) is given only with ``"ray"``."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: expected one of {ENGINES}")
+    if address is not None and engine != "ray":
+        raise ValueError(f"ray_address={address!r}: only with engine='ray'")
+
+
 def _one_thread() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
@@ -38,12 +47,9 @@ def run_unordered(fn: Callable[[Any], Any], tasks: Sequence[Any], *, engine: str
                   address: str | None = None) -> Iterator[tuple[int, Any]]:
     """``(i, fn(tasks[i]))`` for every task, in the order they finish. ``fn`` must be a
     module-level function (it is pickled to the workers)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine={engine!r}: expected one of {ENGINES}")
+    check_engine(engine, address)
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ValueError(f"jobs={jobs!r}: expected an integer >= 1")
-    if address is not None and engine != "ray":
-        raise ValueError(f"ray_address={address!r}: only with engine='ray'")
     if engine == "ray":
         yield from _run_ray(fn, tasks, address)
     elif jobs == 1 or len(tasks) <= 1:
@@ -145,12 +151,9 @@ class Workers:
 
     def __init__(self, init: Callable[..., Any], init_args: Sequence[tuple[Any, ...]], *, engine: str = "local",
                  address: str | None = None) -> None:
-        if engine not in ENGINES:
-            raise ValueError(f"engine={engine!r}: expected one of {ENGINES}")
+        check_engine(engine, address)
         if not init_args:
             raise ValueError("init_args: expected one tuple per worker, got none")
-        if address is not None and engine != "ray":
-            raise ValueError(f"ray_address={address!r}: only with engine='ray'")
         self.n, self.engine = len(init_args), engine
         self._started_ray = False
         if engine == "ray":
@@ -195,4 +198,4 @@ class Workers:
         self.close()
 
 
-__all__ = ["ENGINES", "Workers", "run_unordered"]
+__all__ = ["ENGINES", "Workers", "check_engine", "run_unordered"]

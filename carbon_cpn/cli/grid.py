@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_cpn.cli.arguments import day_of_year, n_analog_days, n_days, positive_float, positive_int
+from carbon_cpn.engine import ENGINES, check_engine
 
 
 def _cmd_dispatch_day(args: argparse.Namespace) -> int:
@@ -57,8 +58,7 @@ def _cmd_dispatch_day(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from carbon_cpn.envs.day_ahead import run_plan
 
-    if args.ray_address is not None and args.engine != "ray":
-        raise ValueError(f"--ray-address={args.ray_address!r}: only with --engine ray")
+    check_engine(args.engine, args.ray_address)
     run_plan(args.scenario, args.day, args.scenarios, args.method, args.gap, args.workers, args.seed, args.out,
              engine=args.engine, ray_address=args.ray_address)
     return 0
@@ -87,7 +87,7 @@ def add_plan_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["benders", "extensive"], default="benders")
     p.add_argument("--gap", type=positive_float, default=1e-3, help="relative optimality gap")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel workers for the Benders subproblems")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
+    p.add_argument("--engine", choices=ENGINES, default="local",
                    help="where the workers run: local processes, or Ray actors (pip install carbon-cpn[ray])")
     p.add_argument("--ray-address", default=None, help="a Ray cluster to join (--engine ray; default: a local instance)")
     p.add_argument("--seed", type=int, default=0, help="scenario draw seed")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_cpn.cli.arguments import name_list, positive_float, positive_int
+from carbon_cpn.engine import ENGINES
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -16,7 +17,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     settings = LeaderboardSettings.with_defaults(
         quick=args.quick, env_id=args.env, n_seeds=args.seeds, sweep_seeds=args.sweep_seeds,
         oracle_time_limit_s=args.oracle_time_limit, out=args.out, models_dir=args.models,
-        jobs=args.jobs, fresh=args.fresh, engine=args.engine, ray_address=args.ray_address, **({} if args.methods is None else {"methods": args.methods}),
+        jobs=args.jobs, fresh=args.fresh, engine=args.engine, ray_address=args.ray_address,
+        **({} if args.methods is None else {"methods": args.methods}),
     )
     rows = run_leaderboard(settings)
     print((settings.out / "leaderboard.md").read_text())
@@ -40,7 +42,7 @@ def add_leaderboard_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--methods", type=name_list, default=None,
                    help="comma-separated baselines to run (default: every baseline)")
     p.add_argument("--jobs", type=positive_int, default=1, help="episodes run in parallel processes (--engine local)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
+    p.add_argument("--engine", choices=ENGINES, default="local",
                    help="where episodes run: local processes, or Ray tasks (pip install carbon-cpn[ray])")
     p.add_argument("--ray-address", default=None,
                    help="a Ray cluster to join (--engine ray; default: a local instance of this machine's CPUs)")

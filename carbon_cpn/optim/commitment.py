@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from carbon_cpn.engine import check_engine
 from carbon_cpn.optim.dispatch import EconomicDispatch
 from carbon_cpn.optim.uc_benders import solve_benders
 from carbon_cpn.optim.uc_plan import CommitmentPlan, assemble_plan, first_stage_cost, transitions
@@ -81,10 +82,10 @@ def solve_suc(
         raise CommitmentError(f"gap={gap!r}: expected a relative gap in (0, 1)")
     if not (isinstance(workers, int) and workers >= 1):
         raise CommitmentError(f"workers={workers!r}: expected an integer >= 1")
-    if engine not in ("local", "ray"):
-        raise CommitmentError(f"engine={engine!r}: expected 'local' or 'ray'")
-    if ray_address is not None and engine != "ray":
-        raise CommitmentError(f"ray_address={ray_address!r}: only with engine='ray'")
+    try:
+        check_engine(engine, ray_address)
+    except ValueError as exc:
+        raise CommitmentError(str(exc)) from None
     g, T = system.grid, system.n_periods
     if scenarios.load_mw.shape[1:] != (T, g.n_bus) or scenarios.res_avail_mw.shape[1:] != (T, g.n_res):
         raise CommitmentError(

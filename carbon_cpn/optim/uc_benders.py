@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+
 import numpy as np
 
 from carbon_cpn.engine import Workers

@@ -47,7 +47,7 @@ CASES = [
     # plan finds out it cannot write before it solves anything (a file where its folder should be)
     (lambda tmp: ["plan", "--day", "3", "--out", str(_not_a_model(tmp)) + "/plans"], "out=.*cannot write there"),
     (lambda tmp: ["plan", "--day", "3", "--ray-address", "127.0.0.1:6379", "--out", str(tmp / "p")],
-     "--ray-address='127.0.0.1:6379': only with --engine ray"),
+     "ray_address='127.0.0.1:6379': only with engine='ray'"),
     (lambda tmp: ["leaderboard", "--quick", "--ray-address", "127.0.0.1:6379", "--out", str(tmp / "lb2")],
      "ray_address='127.0.0.1:6379': only with engine='ray'"),
 ]

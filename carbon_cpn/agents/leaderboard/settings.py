@@ -10,7 +10,7 @@ import gymnasium as gym
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
 from carbon_cpn.agents.baselines import baselines_for
-from carbon_cpn.engine import ENGINES
+from carbon_cpn.engine import check_engine
 
 #: Evaluation seeds are ``SEED_BASE + k`` for k = 0..n_seeds-1.
 SEED_BASE = 1000
@@ -49,10 +49,7 @@ class LeaderboardSettings:
         unknown = set(self.methods) - set(known)
         if unknown:
             raise ValueError(f"methods={sorted(unknown)}: expected names from {sorted(known)} (for {self.env_id})")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine={self.engine!r}: expected one of {ENGINES}")
-        if self.ray_address is not None and self.engine != "ray":
-            raise ValueError(f"ray_address={self.ray_address!r}: only with engine='ray'")
+        check_engine(self.engine, self.ray_address)
         if not (self.oracle_time_limit_s > 0):
             raise ValueError(f"oracle_time_limit_s={self.oracle_time_limit_s!r}: expected seconds > 0")
 
