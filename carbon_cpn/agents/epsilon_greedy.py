@@ -194,7 +194,7 @@ class OwnRNGEpsilonGreedy(DQN):
 
     def _guided_action(self, learning_starts: int, masks: np.ndarray | None, n_envs: int) -> tuple[np.ndarray, np.ndarray]:
         """A rollout action with guided exploration (``carbon_cpn.agents.guided``)."""
-        if getattr(self, "_guides", None) is None:
+        if getattr(self, "_guides", None) is None or self._guides.venv is not self.env:  # new or other envs
             self._guides = GuideSet(self.guide, self.env, self.seed)  # type: ignore[arg-type]
         if masks is None:  # unmasked: uniform over every action
             masks = np.ones((n_envs, int(self.action_space.n)), dtype=bool)  # type: ignore[union-attr]

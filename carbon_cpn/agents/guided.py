@@ -51,7 +51,7 @@ class GuideSet:
     def __init__(self, name: str, env: VecEnv, seed: int | None) -> None:
         from carbon_cpn.agents.baselines import make_policy
 
-        self.name = name
+        self.name, self.venv = name, env
         self.policies = [make_policy(name, e, seed=int(seed or 0) + i) for i, e in enumerate(_inner_envs(env))]
 
     def actions(self, observations: np.ndarray, which: np.ndarray) -> np.ndarray:
