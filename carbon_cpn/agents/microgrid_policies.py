@@ -26,6 +26,7 @@ policy, so the plans' energy schedules are not replayed, only their work.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import gymnasium as gym
@@ -79,7 +80,7 @@ def instance_from_env(env: gym.Env) -> MicrogridInstance:
         carbon_price_usd_per_t=cfg.reward.carbon_price_usd_per_t)
 
 
-class MicrogridPolicy:
+class MicrogridPolicy(ABC):
     """SB3's ``predict`` around ``train(view)`` and ``route(region)`` rules; the episode's
     start is noticed by the env's new inference log."""
 
@@ -94,11 +95,13 @@ class MicrogridPolicy:
     def start(self) -> None:
         """A new episode began (the env was reset)."""
 
+    @abstractmethod
     def train(self, task: int, mask: np.ndarray) -> int:
-        raise NotImplementedError
+        """The action for the waiting training job ``task`` (``mask``: the valid actions)."""
 
+    @abstractmethod
     def route(self, region: int, mask: np.ndarray) -> int:
-        raise NotImplementedError
+        """The routing action for user region ``region`` (``mask``: the valid actions)."""
 
     def predict(self, observation: np.ndarray, state: Any = None, episode_start: Any = None,
                 deterministic: bool = True) -> tuple[np.ndarray, Any]:
