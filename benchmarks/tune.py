@@ -17,8 +17,8 @@ The study lives in ``--storage`` (default: an Optuna journal file beside ``--out
 a killed search resumes where it stopped, and several workers (machines sharing a file system,
 or an RDB URL such as ``postgresql://...``) can run the same ``--study`` at once: each asks the
 study for its next trials. ``--trials`` is the number of completed trials to reach; trials
-left running by a killed worker are marked failed when the search starts again (only with
-one worker per study). Trials run ``--jobs`` at a time on ``--engine`` (local processes, one
+left running by a killed search stay as they are (another worker may still be running them)
+unless ``--fail-running`` marks them failed. Trials run ``--jobs`` at a time on ``--engine`` (local processes, one
 torch thread each, or Ray tasks), and one CSV row per finished trial goes to ``--out``
 (atomically rewritten). ``--summary CSV`` prints the best trials of such a file.
 
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="Optuna storage: a journal file path or an RDB URL (default: <out>.journal)")
     p.add_argument("--runs-dir", default=None, help="where the trained agents go (default: a temporary folder)")
     p.add_argument("--out", default="benchmarks/results/tune.csv")
+    p.add_argument("--fail-running", action="store_true",
+                   help="mark the study's running trials failed first (a killed search's; only when no other worker runs it)")
     p.add_argument("--summary", metavar="CSV", default=None, help="print the best trials of a search CSV and exit")
     args = p.parse_args(argv)
     if args.summary:
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     storage = args.storage or str(out.with_suffix(".journal"))
     study = open_study(args.study or f"tune-{args.algo}-{args.env}", storage, args.seed, args.startup)
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING]
-    if stale and args.engine == "local":
+    if stale and args.fail_running:
         for t in stale:  # left running by a killed search of this study
             study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         print(f"marked {len(stale)} trials of a stopped search failed", flush=True)
