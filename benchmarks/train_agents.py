@@ -50,7 +50,7 @@ import numpy as np
 import yaml
 
 from carbon_cpn.atomic_io import atomic_path, atomic_save_figure, atomic_write_text
-from carbon_cpn.engine import ENGINES, run_unordered
+from carbon_cpn.engine import ENGINES, check_engine, run_unordered
 
 ALGOS = ("dqn", "double_dqn", "dueling_dqn", "rainbow", "maskable_ppo")
 DQN_FAMILY = ("dqn", "double_dqn", "dueling_dqn", "rainbow")
@@ -286,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.timesteps < 1 or args.episodes < 1 or args.jobs < 1 or not seeds:
         p.error(f"--timesteps={args.timesteps}, --episodes={args.episodes}, --jobs={args.jobs}, --seeds={args.seeds}: "
                 "expected positive numbers and at least one seed")
-    if args.ray_address is not None and args.engine != "ray":
-        p.error(f"--ray-address={args.ray_address!r}: only with --engine ray")
+    try:
+        check_engine(args.engine, args.ray_address)
+    except ValueError as exc:
+        p.error(str(exc))
     runs_dir = Path(args.runs_dir)
     hp_files = {v: str(write_hyperparams(v, args.env, extra, runs_dir)) for v in variants}
     out = Path(args.out)

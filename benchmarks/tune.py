@@ -41,7 +41,7 @@ from typing import Any
 import yaml
 
 from carbon_cpn.atomic_io import atomic_write_text
-from carbon_cpn.engine import ENGINES, run_unordered
+from carbon_cpn.engine import ENGINES, check_engine, run_unordered
 
 ALGOS = ("dqn", "double_dqn", "dueling_dqn", "rainbow", "maskable_ppo")
 METRICS = ("objective_usd", "episode_return", "job_success_rate", "emissions_tco2", "compute_value_usd")
@@ -180,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--{name}={getattr(args, name)}: expected an integer >= 1")
     if args.startup < 0 or not val_seeds:
         p.error(f"--startup={args.startup}, --val-seeds={args.val_seeds!r}: expected >= 0 and at least one seed")
-    if args.ray_address is not None and args.engine != "ray":
-        p.error(f"--ray-address={args.ray_address!r}: only with --engine ray")
+    try:
+        check_engine(args.engine, args.ray_address)
+    except ValueError as exc:
+        p.error(str(exc))
     try:
         base = shipped(args.algo, args.env)
     except ValueError as exc:

@@ -69,6 +69,12 @@ def make_policy(name: str, env: gym.Env, seed: int = 0) -> Any:
     return registry[name](env, int(seed))
 
 
+def policy_action(policy: Any, observation: np.ndarray) -> int:
+    """A baseline's action for one observation, as a Python int (its ``predict`` answers with
+    SB3's shapes: ``()`` or ``(1,)``)."""
+    return int(np.asarray(policy.predict(observation)[0]).reshape(-1)[0])
+
+
 __all__ = ["BASELINES", "FAMILY_BASELINES", "baselines_for", "MCI_FLOOR_KG_PER_MWH", "CarbonEfficiencyGreedy", "CostOnly", "DecoupledFramework",
            "EnergyEfficient", "HeuristicPolicy", "PerformanceFirst", "RandomPolicy", "RenewableGreedy",
-           "StaticCarbonAware", "argmin_feasible", "can_defer", "energy_mwh", "make_policy", "on_time", "placements"]
+           "StaticCarbonAware", "argmin_feasible", "can_defer", "energy_mwh", "make_policy", "on_time", "placements", "policy_action"]

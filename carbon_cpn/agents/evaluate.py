@@ -127,14 +127,14 @@ def evaluate(
     if str(model_path) == "random":
         env = make_env(env_id, lyapunov_v, carbon_budget)
         return summarize(run_episodes(random_policy(seed), env, episodes, seed))
-    from carbon_cpn.agents.baselines import baselines_for, make_policy
+    from carbon_cpn.agents.baselines import baselines_for, make_policy, policy_action
 
     if str(model_path) in baselines_for(env_id):
         env = make_env(env_id, lyapunov_v, carbon_budget)
         rule = make_policy(str(model_path), env, seed)
 
         def act(obs: np.ndarray, env: gym.Env) -> int:
-            return int(np.asarray(rule.predict(obs)[0]).reshape(-1)[0])
+            return policy_action(rule, obs)
 
         return summarize(run_episodes(act, env, episodes, seed))
     from carbon_cpn.agents.registry import load_algorithm

@@ -56,8 +56,10 @@ class GuideSet:
 
     def actions(self, observations: np.ndarray, which: np.ndarray) -> np.ndarray:
         """The guide's action in the training envs ``which`` (their current state)."""
-        return np.asarray([np.asarray(self.policies[i].predict(observations[i][None])[0]).reshape(-1)[0]
-                           for i in np.flatnonzero(which)], dtype=np.int64)
+        from carbon_cpn.agents.baselines import policy_action
+
+        return np.asarray([policy_action(self.policies[i], observations[i][None]) for i in np.flatnonzero(which)],
+                          dtype=np.int64)
 
     def mix(self, rng: np.random.Generator, explore: np.ndarray, uniform: np.ndarray, observations: np.ndarray,
             prob: float) -> np.ndarray:

@@ -81,7 +81,9 @@ class RuleSelectionEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), reward, terminated, truncated, {**info, "base_action": base}
 
     def _ask(self, k: int) -> int:
-        return int(np.asarray(self._policies[k].predict(self._obs)[0]).reshape(-1)[0])
+        from carbon_cpn.agents.baselines import policy_action
+
+        return policy_action(self._policies[k], self._obs)
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         """The wrapped observation, with every rule's answer when ``proposals`` (asked once per
