@@ -17,6 +17,8 @@ A variant is an algorithm of ``carbon-cpn train`` with its shipped hyperparamete
 * ``<algo>-unmasked``: trained without action masks (``use_masking: false``);
 * ``<algo>-guided_<baseline>``: a DQN-family algorithm whose exploratory actions are the
   baseline's with probability 0.8 (``guide``, ``guide_prob``; carbon_cpn.agents.guided).
+* ``<algo>-dqfd_<baseline>``: DQN, Double DQN or Dueling DQN learning from the baseline's
+  demonstrations, DQfD style (``demo``; carbon_cpn.agents.demonstrations).
 
 ``--set KEY=VALUE`` (repeatable, YAML values) changes every variant. Each (variant, seed) trains
 exactly as ``carbon-cpn train --algo A --env ENV --seed S --hyperparams FILE`` would (the file
@@ -57,6 +59,10 @@ DQN_FAMILY = ("dqn", "double_dqn", "dueling_dqn", "rainbow")
 RAINBOW_PARTS = {"double": {"double": False}, "dueling": {"dueling": False}, "prioritized": {"prioritized": False},
                  "n_step": {"n_step": 1}, "distributional": {"distributional": False}, "noisy": {"noisy": False}}
 GUIDE_PROB = 0.8
+#: Algorithms that learn from demonstrations (carbon_cpn.agents.demonstrations), and the
+#: settings of their ``-dqfd_<baseline>`` variant besides ``demo``.
+DEMO_FAMILY = ("dqn", "double_dqn", "dueling_dqn")
+DQFD_SETTINGS: dict[str, Any] = {}
 METRICS = ("objective_usd", "episode_return", "job_success_rate", "invalid_actions", "compute_value_usd",
            "generation_cost_usd", "emissions_tco2", "load_shed_mwh", "mean_tardiness_s")
 
@@ -74,8 +80,11 @@ def variant_settings(name: str) -> tuple[str, dict[str, Any]]:
         return algo, {"use_masking": False}
     if algo in DQN_FAMILY and mod.startswith("guided_") and mod[7:]:
         return algo, {"guide": mod[7:], "guide_prob": GUIDE_PROB}
+    if algo in DEMO_FAMILY and mod.startswith("dqfd_") and mod[5:]:
+        return algo, {"demo": mod[5:], **DQFD_SETTINGS}
     raise ValueError(f"variant={name!r}: expected one of {ALGOS}, rainbow-no_<{'|'.join(RAINBOW_PARTS)}>, "
-                     f"<{'|'.join(DQN_FAMILY)}>-per_decision, -unmasked or -guided_<baseline>")
+                     f"<{'|'.join(DQN_FAMILY)}>-per_decision, -unmasked, -guided_<baseline> "
+                     f"or <{'|'.join(DEMO_FAMILY)}>-dqfd_<baseline>")
 
 
 def write_hyperparams(variant: str, env_id: str, extra: dict[str, Any], runs_dir: Path) -> Path:

@@ -128,7 +128,7 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
     if "policy_kwargs" in hp:
         hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
     for key in ("learning_rate", "gamma", "gamma_per_hour", "v_min", "v_max", "alpha", "beta0", "exploration_fraction",
-                "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm",
+                "exploration_final_eps", "exploration_initial_eps", "tau", "sigma0", "max_grad_norm", "demo_margin", "demo_weight",
                 "gae_lambda", "clip_range", "ent_coef", "vf_coef"):
         if key in hp and isinstance(hp[key], str):  # YAML reads 1e-4 (no dot) as a string
             try:
@@ -147,12 +147,13 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "exploration_initial_eps": (0.0, 1.0, True), "tau": (0.0, 1.0, False), "alpha": (0.0, math.inf, True),
     "beta0": (0.0, 1.0, True), "max_grad_norm": (0.0, math.inf, False), "gae_lambda": (0.0, 1.0, True),
     "clip_range": (0.0, math.inf, False), "ent_coef": (0.0, math.inf, True), "vf_coef": (0.0, math.inf, True),
-    "sigma0": (0.0, math.inf, True), "guide_prob": (0.0, 1.0, True)}
+    "sigma0": (0.0, math.inf, True), "guide_prob": (0.0, 1.0, True),
+    "demo_margin": (0.0, math.inf, True), "demo_weight": (0.0, math.inf, True)}
 #: Counts that must be whole numbers >= the bound.
 COUNTS: dict[str, int] = {"n_timesteps": 1, "n_envs": 1, "buffer_size": 1, "learning_starts": 0, "batch_size": 1,
                           "gradient_steps": 1, "target_update_interval": 1, "n_steps": 1,
                           "n_epochs": 1, "eval_freq": 0, "eval_episodes": 1, "checkpoint_freq": 0, "n_step": 1,
-                          "n_atoms": 2}
+                          "n_atoms": 2, "demo_episodes": 1, "demo_pretrain_steps": 0, "demo_batch_size": 1}
 
 
 def check_ranges(hp: dict[str, Any], where: str) -> None:

@@ -2,9 +2,10 @@
 
 The perfect-foresight oracle knows the whole episode, so it may also try a heuristic on it
 first: :func:`rehearse_schedule` builds a second env from the first one's spec (the same
-scenario and overrides), resets it with the seed the first one was reset with, checks that
-both face the same day and the same arrivals, runs the policy to the end and returns where
-and when it started every sub-task. The oracle passes that schedule to its MILP as a start
+scenario and overrides; the wrappers around the first are left out), resets it to the same
+episode (``env.episode_replay()``: seeded or not, the first episode after a seed or a later
+one), checks that both face the same day and the same arrivals, runs the policy to the end
+and returns where and when it started every sub-task. The oracle passes that schedule to its MILP as a start
 (``carbon_cpn.optim.oracle.solve_oracle(incumbent=...)``), so its plan is never worse in the
 relaxation than the rehearsed policy.
 """
@@ -37,18 +38,16 @@ def _same_episode(a: Any, b: Any) -> bool:
 def rehearse_schedule(env: gym.Env, make: Callable[[gym.Env], Any]) -> dict[int, Placement]:
     """The schedule (sub-task -> placement; interval = the one it started at) that the policy
     ``make(copy_env)`` produces on the episode ``env`` was last reset to. Raises
-    :class:`RehearsalError` when the episode cannot be reproduced (``env`` was not reset with
-    a seed, or was reset again without one)."""
+    :class:`RehearsalError` when the copy does not face the same episode."""
     u: Any = env.unwrapped
-    if env.spec is None:
+    if u.spec is None:
         raise RehearsalError(f"env={env!r}: expected an env made by gym.make (it has no spec to copy)")
-    copy = gym.make(env.spec)
+    copy = gym.make(u.spec)  # the env itself, without the wrappers around it (Monitor cannot be rebuilt)
     try:
-        obs, _ = copy.reset(seed=int(u.np_random_seed))
+        obs, _ = copy.reset(options={"replay": u.episode_replay()})
         c: Any = copy.unwrapped
         if not _same_episode(u, c):
-            raise RehearsalError("the copy of the episode differs from it (day or arrivals): reset the env with an "
-                                 "integer seed before asking for a rehearsal")
+            raise RehearsalError("the copy of the episode differs from it (day or arrivals)")
         policy = make(copy)
         done = False
         schedule: dict[int, Placement] = {}

@@ -27,6 +27,9 @@ Discounting by simulated time: ``gamma_per_hour`` (the file's key, or ``--gamma-
 which overrides it) makes the DQN family discount each transition by ``gamma_per_hour **
 info["elapsed_h"]`` instead of ``gamma`` per decision (``carbon_cpn.agents.smdp``); recorded in
 run.json and the saved model. ``maskable_ppo`` refuses it.
+
+Demonstrations: ``demo`` (the file's key, or ``--demo BASELINE``) makes DQN, Double DQN and
+Dueling DQN learn from a baseline's episodes as DQfD does (``carbon_cpn.agents.demonstrations``).
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ def train(
     use_masking: bool | None = None,
     gamma_per_hour: float | None = None,
     vec_env: str = "dummy",
+    demo: str | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``timesteps`` env steps in all (see the module docstring).
 
@@ -127,6 +131,9 @@ def train(
     ``use_masking`` (default True); False trains a DQN-family agent without masks.
     ``gamma_per_hour`` None keeps the file's ``gamma_per_hour`` (default: per-decision ``gamma``);
     a value in (0, 1] overrides it (DQN family only; ValueError for ``maskable_ppo``).
+    ``demo`` None keeps the file's ``demo``; a baseline's name overrides it: the agent learns from
+    that baseline's demonstrations (``carbon_cpn.agents.demonstrations``; DQN, Double DQN and
+    Dueling DQN only, ValueError otherwise).
     """
     spec = algo_spec(algo)
     hp = load_hyperparams(algo, env_id, hyperparams_file)
@@ -159,6 +166,11 @@ def train(
     elif "gamma_per_hour" in hp:
         hp["gamma_per_hour"] = check_gamma_per_hour(hp["gamma_per_hour"])
     effective_gamma_per_hour = hp.get("gamma_per_hour")
+    if demo is not None:
+        if "demo" not in allowed_keys(algo):
+            raise ValueError(f"demo={demo!r}: algo={algo!r} does not learn from demonstrations (implemented for "
+                             "dqn, double_dqn and dueling_dqn); expected no demo with this algo")
+        hp["demo"] = demo
     if timesteps < 1:
         raise ValueError(f"timesteps={timesteps!r}: expected >= 1")
     if n_envs < 1:

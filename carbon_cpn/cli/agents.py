@@ -3,7 +3,7 @@
     carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow|maskable_ppo --env ID --timesteps N
                      --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
                      [--lyapunov-v V --carbon-budget T] [--no-masking] [--gamma-per-hour G]
-                     [--no-progress]
+                     [--demo BASELINE] [--no-progress]
     carbon-cpn evaluate --model PATH|random|BASELINE --env ID --episodes K --seed S [--json]
 
 ``--no-masking`` trains a DQN-family agent without invalid-action masks (the ablation; the
@@ -14,6 +14,9 @@ and std, like every metric).
 ``--gamma-per-hour G`` (DQN family; overrides the file's ``gamma_per_hour``) discounts each
 transition by ``G ** info["elapsed_h"]``, the simulated hours it advanced, instead of ``gamma``
 per decision (``carbon_cpn.agents.smdp``); ``maskable_ppo`` refuses it (exit code 2).
+
+``--demo BASELINE`` (DQN, Double DQN, Dueling DQN) learns from the baseline's demonstrations,
+DQfD style (``carbon_cpn.agents.demonstrations``); the other algorithms refuse it (exit code 2).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
             use_masking=False if args.no_masking else None, gamma_per_hour=args.gamma_per_hour,
-            vec_env=args.vec_env,
+            vec_env=args.vec_env, demo=args.demo,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
@@ -88,6 +91,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--gamma-per-hour", type=gamma_per_hour, default=None,
                    help="DQN family: discount per simulated hour, gamma_per_hour ** elapsed_h per transition "
                         "(default: the file's gamma_per_hour, else gamma per decision)")
+    p.add_argument("--demo", default=None, metavar="BASELINE",
+                   help="DQN, Double DQN, Dueling DQN: learn from this baseline's demonstrations (DQfD), e.g. pfs "
+                        "(default: the file's demo, else none)")
     _add_lyapunov(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="SB3 verbosity (0, 1, 2)")

@@ -39,7 +39,7 @@ from carbon_cpn.envs.observation import OBS_CLIP
 from carbon_cpn.envs.outcome import IntervalOutcome, SiteExchange
 from carbon_cpn.envs.power_side import RegionalGrids, SingleGrid
 from carbon_cpn.envs.rewards import interval_terms_usd, scale_terms, settlement_terms_usd, term_names
-from carbon_cpn.envs.streams import EpisodeStreams
+from carbon_cpn.envs.streams import EpisodeReplay, EpisodeStreams
 from carbon_cpn.envs.views import Foresight, SchedulerView, foresight, scheduler_view
 from carbon_cpn.envs.workload import JobBatch, JobGenerator
 from carbon_cpn.optim.dispatch import EconomicDispatch
@@ -91,6 +91,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.queue = DecisionQueue(cfg.episode.max_decisions_per_interval)
         self.episodes_since_seed = 0
         self.done = True
+        self.ended_in_reset = False  # the day ran to its end inside reset() (see reset())
         #: Whether reset() was called once (step() before it is refused, saying so).
         self.started = False
 
@@ -175,6 +176,11 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         ep = self.cfg.episode
         options = options or {}
         day = options.get("day")
+        replay = options.get("replay")
+        if replay is not None and not isinstance(replay, EpisodeReplay):
+            raise ValueError(f"options['replay']={replay!r}: expected the EpisodeReplay of env.episode_replay()")
+        if replay is not None:  # the episode another env of this spec was reset to
+            self.np_random, self.episodes_since_seed, day = replay.arrivals_generator(), replay.episode, replay.day
         if day is None:
             day = int(self.np_random.integers(ep.first_day, ep.last_day + 1))
         elif not (isinstance(day, (int, np.integer)) and 0 <= day <= 365 - ep.days):
@@ -203,6 +209,10 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.episode_started()
         self._refresh_observation()
         self._next_decision()
+        # A day without a single question ran to its end here; reset() never returns a finished
+        # episode (Gymnasium's API): one more step, whose reward holds the day's terms, ends it.
+        self.ended_in_reset = self.done
+        self.done = False
         info = self._info()
         info["elapsed_h"] = self.t * self.interval_h  # intervals run before the first decision
         self._add_intervals(info)
@@ -216,7 +226,7 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         action = coerce_action(action, self.n_actions)
         assignment = self.codec.decode(action, self.head_preference())
         task = self.queue.head
-        placed = assignment is not None and self.place(task, assignment)
+        placed = assignment is not None and not self.ended_in_reset and self.place(task, assignment)
         if assignment is not None and not placed:
             self.step_terms_usd["invalid_action"] += self.cfg.reward.invalid_action_penalty_usd
         # A running head or none (a family's question) stays put.
@@ -225,7 +235,10 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
         self.queue.decided()
         self.step_outcomes = []
         t_before = self.t
-        self._next_decision()
+        if self.ended_in_reset:
+            self.ended_in_reset, self.done = False, True
+        else:
+            self._next_decision()
         terms = scale_terms(self.step_terms_usd, self.cfg.reward)
         for name in self.extra_reward_names():
             terms[name] = 0.0
@@ -382,6 +395,13 @@ class CoSimEnv(gym.Env[np.ndarray, int]):
     def scheduler_view(self) -> SchedulerView:
         """The structured state a heuristic scheduler may use (see ``carbon_cpn.envs.views``)."""
         return scheduler_view(self)
+
+    def episode_replay(self) -> EpisodeReplay:
+        """``reset(options={"replay": env.episode_replay()})`` resets another env of this spec to
+        this episode (day, arrivals, family streams), seeded or not."""
+        if not self.started:
+            raise RuntimeError("episode_replay() called before reset(); reset the env first")
+        return EpisodeReplay(day=self.day, episode=self.episodes_since_seed, arrivals=self.streams.arrivals_replay())
 
     def foresight(self) -> Foresight:
         """The whole episode ahead: grid inputs and every job arrival (for the oracle)."""

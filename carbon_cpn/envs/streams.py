@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,4 +47,19 @@ class EpisodeStreams:
         return self._extra[name]
 
 
-__all__ = ["EpisodeStreams"]
+@dataclass(frozen=True)
+class EpisodeReplay:
+    """An episode's day, its index since the last seeded reset, and its arrival stream as it was
+    at the start: enough for another env of the same spec to reset to the same episode (the
+    family streams follow from the stream's seed sequence and the index)."""
+
+    day: int
+    episode: int
+    arrivals: np.random.Generator
+
+    def arrivals_generator(self) -> np.random.Generator:
+        """A fresh copy of the arrival stream (the replay can be used more than once)."""
+        return copy.deepcopy(self.arrivals)
+
+
+__all__ = ["EpisodeReplay", "EpisodeStreams"]

@@ -10,7 +10,7 @@ import pytest
 import carbon_cpn  # noqa: F401
 from carbon_cpn.agents.baselines import make_policy
 from carbon_cpn.agents.oracle_policy import PlanLedger, oracle_problem
-from carbon_cpn.agents.rehearsal import RehearsalError, rehearse_schedule
+from carbon_cpn.agents.rehearsal import rehearse_schedule
 from carbon_cpn.optim.oracle import Placement, solve_oracle
 
 ENV_ID = "CarbonCPN-Tiny-v0"
@@ -25,6 +25,15 @@ def _run(env: gym.Env, act, seed: int = 7) -> dict[str, float]:
     return info["episode_metrics"]
 
 
+def _player(schedule: dict[int, Placement]):
+    """Actions that start every scheduled sub-task where and when the schedule says, else defer."""
+    def play(e: gym.Env) -> int:
+        u = e.unwrapped
+        p = schedule.get(int(u.head_task))
+        return u.n_actions - 1 if p is None or p.start != u.t else 2 * p.node + p.resource
+    return play
+
+
 def test_rehearsed_schedule_replays_to_the_same_episode() -> None:
     """Playing the recorded schedule back as fixed actions in the original env gives exactly the
     episode the heuristic produces there itself."""
@@ -35,24 +44,47 @@ def test_rehearsed_schedule_replays_to_the_same_episode() -> None:
 
     ees = make_policy("ees", env, 0)
     direct = _run(env, lambda e: int(ees.predict(None)[0]))
-    defer = env.unwrapped.n_actions - 1
-
-    def play(e: gym.Env) -> int:
-        u = e.unwrapped
-        p = schedule.get(int(u.head_task))
-        return defer if p is None or p.start != u.t else 2 * p.node + p.resource
-
-    played = _run(env, play)
+    played = _run(env, _player(schedule))
     assert played["objective_usd"] == pytest.approx(direct["objective_usd"], rel=1e-12)
     assert played["jobs_completed"] == direct["jobs_completed"]
 
 
-def test_rehearsal_refuses_an_episode_it_cannot_reproduce() -> None:
-    env = gym.make(ENV_ID)
+def _play_to_end(env: gym.Env, act) -> dict[str, float]:
+    done = False
+    while not done:
+        _, _, term, trunc, info = env.step(act(env))
+        done = term or trunc
+    return info["episode_metrics"]
+
+
+def test_rehearsal_of_an_unseeded_episode_inside_a_wrapper() -> None:
+    """A training env: Monitor-wrapped, its second episode reset without a seed. The rehearsal
+    faces that episode (not the seeded first one) and its schedule plays it back exactly."""
+    from stable_baselines3.common.monitor import Monitor
+
+    env = Monitor(gym.make(ENV_ID))
     env.reset(seed=3)
-    env.reset()  # a second reset without a seed: the seed no longer tells the episode
-    with pytest.raises(RehearsalError, match="differs"):
-        rehearse_schedule(env, lambda e: make_policy("pfs", e, 0))
+    first_day, first_arrivals = env.unwrapped.day, env.unwrapped.foresight().first_task
+    env.reset()  # the second episode of the seed's stream
+    assert (env.unwrapped.day, env.unwrapped.foresight().first_task.tolist()) != (first_day, first_arrivals.tolist())
+    replay = env.unwrapped.episode_replay()
+    schedule = rehearse_schedule(env, lambda e: make_policy("ees", e, 0))
+    ees = make_policy("ees", env, 0)
+    direct = _play_to_end(env, lambda e: int(ees.predict(None)[0]))
+
+    again = gym.make(ENV_ID)
+    again.reset(options={"replay": replay})
+    played = _play_to_end(again, _player(schedule))
+    assert played["objective_usd"] == pytest.approx(direct["objective_usd"], rel=1e-12)
+    assert played["jobs_completed"] == direct["jobs_completed"] > 0
+
+
+def test_a_bad_replay_option_is_named() -> None:
+    env = gym.make(ENV_ID)
+    with pytest.raises(ValueError, match=r"options\['replay'\]=3: expected the EpisodeReplay"):
+        env.reset(options={"replay": 3})
+    with pytest.raises(RuntimeError, match="before reset"):
+        gym.make(ENV_ID).unwrapped.episode_replay()
 
 
 def test_warm_started_plan_is_no_worse_than_the_heuristic() -> None:

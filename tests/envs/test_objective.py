@@ -87,3 +87,23 @@ def test_objective_terms_by_hand() -> None:
     assert startup_cost_usd(u, np.array([30.0, 5.0]), np.array([False, False])) == pytest.approx(65.0)
     with pytest.raises(ObjectiveError, match="carbon_price_usd_per_t=-1"):
         ObjectivePrices(-1.0, 200.0)
+
+
+def test_a_day_without_work_still_takes_one_step_and_keeps_the_objective() -> None:
+    # No job arrives: no question all day. reset() runs the day but must not return a finished
+    # episode; the one step ends it, defer is its only valid action, and the return is still
+    # minus the objective over the scale.
+    from carbon_cpn.envs.config import load_scenario
+
+    env = gym.make(ENV_ID, scenario=load_scenario("tiny", **{"workload.jobs_per_hour": 1e-6}))
+    obs, info = env.reset(seed=0)
+    assert info["elapsed_h"] == pytest.approx(24.0 * env.unwrapped.cfg.episode.days)
+    mask = env.unwrapped.action_masks()
+    assert mask.tolist() == [a == env.unwrapped.defer_action for a in range(mask.size)]
+    obs, r, term, trunc, info = env.step(env.unwrapped.defer_action)
+    m = info["episode_metrics"]
+    assert term and not trunc and m["jobs_arrived"] == 0 and info["elapsed_h"] == 0.0
+    scale = env.unwrapped.cfg.reward.reward_scale_usd
+    assert r == pytest.approx(-(m["objective_usd"] - m["baseline_objective_usd"]) / scale, rel=1e-6, abs=1e-9)
+    with pytest.raises(RuntimeError, match="after the episode ended"):
+        env.step(env.unwrapped.defer_action)
