@@ -21,6 +21,9 @@ unconstrained agent's emissions (resumable).
 Writes ``OUT.csv`` (one row per run and the base: emissions, budget, emissions / budget,
 objective, job success), ``OUT.md`` (per fraction and V, mean ± std over seeds) and ``OUT.png``
 (objective against emissions, a trade-off like tsco Fig. 4, and the queue's trajectories).
+4. With ``--confirm-seed S``: every agent again on ``--episodes`` episodes from S, behind the
+   budget and V it was trained with (``OUT_confirm.md/.csv``): when V was chosen by looking at
+   the first table, these days are the ones it was not chosen on.
 A run whose ``eval.json`` exists is read back; start the same command again after a kill.
 """
 
@@ -108,10 +111,15 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
     return row
 
 
-def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, eval_seed: int) -> str:
+def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, eval_seed: int,
+             budget_seed: int | None = None) -> str:
+    """The table of ``rows``; ``budget_seed``: the first seed of the episodes E0 was measured on,
+    when not ``eval_seed`` (the confirmation on held-out days)."""
+    e0_on = "" if budget_seed in (None, eval_seed) else \
+        f" on seeds {budget_seed}-{budget_seed + episodes - 1} (the budgets the agents were trained with)"
     lines = [f"{env_id}: greedy evaluation on seeds {eval_seed}-{eval_seed + episodes - 1}. E0 = {e0:.1f} t CO2 per "
-             "episode, the unconstrained agent's mean CPN emissions; budget = fraction x E0. Mean ± std over training "
-             "seeds of each run's mean over the episodes.", "",
+             f"episode, the unconstrained agent's mean CPN emissions{e0_on}; budget = fraction x E0. Mean ± std over "
+             "training seeds of each run's mean over the episodes.", "",
              "| agent | fraction | V | runs | budget t | CPN emissions t | emissions / budget | objective $ | "
              "job success |", "|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
@@ -137,6 +145,30 @@ def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, 
                      f"{ms([r['cpn_emissions_tco2_mean'] / b for r in g], '.3f')} | "
                      f"{ms([r['objective_usd_mean'] for r in g], ',.0f')} | {ms([r['job_success_rate_mean'] for r in g], '.3f')} |")
     return "\n".join(lines) + "\n"
+
+
+def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, jobs: int) -> list[dict[str, Any]]:
+    """Every row's agent evaluated again on ``episodes`` episodes from ``seed``, behind the same
+    queue (budget and V) it was trained with: held-out days for a V chosen on the first table."""
+    def task(r: dict[str, Any]) -> tuple[Any, ...]:
+        shaped = r["name"] == "lyapunov"
+        return (r["name"], r["model"], env_id, episodes, seed, r["budget_tco2"] if shaped else None,
+                r["v"] if shaped else None, r["fraction"] if shaped else None, r["seed"])
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(evaluate_row, *zip(*[task(r) for r in rows])))
+
+
+def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, episodes: int, eval_seed: int,
+                 budget_seed: int | None = None) -> None:
+    """``out``.csv (every row but the queue trajectories) and ``out``.md, written atomically."""
+    keys = [k for k in rows[0] if k != "queue_tco2"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
+    atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, env_id, episodes, eval_seed, budget_seed))
 
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -178,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--eval-seed", type=int, default=1000)
     p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
+    p.add_argument("--confirm-seed", type=int, default=None,
+                   help="also evaluate every agent on --episodes episodes from this seed with the budgets and V it "
+                        "was trained with (held-out days for a V chosen on the first table): OUT_confirm.md/.csv")
     p.add_argument("--runs-dir", default="runs/budget")
     p.add_argument("--out", default="benchmarks/results/carbon_budget")
     args = p.parse_args(argv)
@@ -206,15 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"f={r['fraction']:g} V={r['v']:g} seed {r['seed']}: emissions {r['cpn_emissions_tco2_mean']:.1f} t "
                   f"(budget {r['budget_tco2']:.1f}), objective ${r['objective_usd_mean']:,.0f}, success "
                   f"{r['job_success_rate_mean']:.3f}", flush=True)
-            keys = [k for k in rows[0] if k != "queue_tco2"]
-            buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-            atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
-            atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, args.env, args.episodes, args.eval_seed))
+            write_tables(rows, out, e0, args.env, args.episodes, args.eval_seed)
     plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo})")
     print(out.with_suffix(".md").read_text())
+    if args.confirm_seed is not None:
+        held_out = confirm(rows, args.env, args.episodes, args.confirm_seed, args.jobs)
+        path = out.with_name(out.name + "_confirm")
+        write_tables(held_out, path, e0, args.env, args.episodes, args.confirm_seed, budget_seed=args.eval_seed)
+        print(path.with_suffix(".md").read_text())
     return 0
 
 

@@ -1,0 +1,40 @@
+"""benchmarks/carbon_budget.py: the Lyapunov budget runs and their confirmation on held-out days
+(``--confirm-seed``: the same agents, behind the budgets and V they were trained with)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from carbon_cpn.agents.evaluate import evaluate
+from carbon_cpn.agents.train import train
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "carbon_budget.py"
+ENV = "CarbonCPN-Tiny-v0"
+
+
+def test_confirmation_evaluates_the_trained_agents_on_the_held_out_days(tmp_path: Path) -> None:
+    base = train("dqn", ENV, timesteps=200, seed=0, out_dir=tmp_path / "base", progress_bar=False, eval_freq=0,
+                 checkpoint_freq=0)
+    out = tmp_path / "budget"
+    args = [sys.executable, str(SCRIPT), "--env", ENV, "--algo", "dqn", "--base", str(base.model_path),
+            "--fractions", "0.8", "--v", "0.5", "--seeds", "0", "--timesteps", "200", "--episodes", "1",
+            "--eval-seed", "1000", "--jobs", "1", "--runs-dir", str(tmp_path / "runs"), "--out", str(out),
+            "--confirm-seed", "3000"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    main_rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    held_out = list(csv.DictReader(out.with_name("budget_confirm.csv").open()))
+    assert [r["name"] for r in held_out] == [r["name"] for r in main_rows] == ["unconstrained", "lyapunov"]
+    shaped, shaped_main = held_out[1], main_rows[1]
+    assert shaped["budget_tco2"] == shaped_main["budget_tco2"] and shaped["v"] == "0.5"
+    # the held-out row is the shaped agent evaluated on seed 3000 behind its own queue
+    ref = evaluate(shaped["model"], ENV, episodes=1, seed=3000, lyapunov_v=0.5,
+                   carbon_budget=float(shaped["budget_tco2"]))
+    assert float(shaped["cpn_emissions_tco2_mean"]) == pytest.approx(ref["cpn_emissions_tco2"]["mean"], rel=1e-9)
+    md = out.with_name("budget_confirm.md").read_text()
+    assert "greedy evaluation on seeds 3000-3000" in md and "on seeds 1000-1000 (the budgets the agents were trained" in md
