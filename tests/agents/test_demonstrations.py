@@ -151,3 +151,19 @@ def test_train_cli_learns_from_demonstrations_and_resumes(tmp_path, capsys) -> N
                                       str(tmp_path / "r"), "--demo", "pfs", "--no-progress"])
     assert args.func(args) == 2
     assert "demo='pfs': algo='rainbow' does not learn from demonstrations" in capsys.readouterr().err
+
+
+def test_demonstrations_in_two_envs_count_episodes_over_both() -> None:
+    venv = DummyVecEnv([lambda: gym.make(ENV)] * 2)
+    model = DoubleDQN("MlpPolicy", venv, demo="pfs", demo_episodes=2, demo_pretrain_steps=5, learning_starts=10**6,
+                      seed=4, policy_kwargs=dict(net_arch=[8]))
+    model.learn(8)
+    buf = model._demo_buffer
+    d = buf.arrays()
+    # collection stops once the two envs have finished two episodes between them; every stored
+    # action was valid in its state
+    assert buf.episodes >= 2 and d["done"].sum() == buf.episodes
+    assert d["mask"][np.arange(len(buf)), d["action"]].all()
+    # rows alternate env 0, env 1; env 0's first episode is pfs's own on the seed
+    first_env0 = _pfs_episode(4)["action"]
+    assert d["action"][0::2][: len(first_env0)].tolist() == first_env0.tolist()
