@@ -32,7 +32,7 @@ import torch as th
 from stable_baselines3.common.vec_env import VecEnv
 
 from carbon_cpn.agents.masked_buffers import MaskedReplayBufferSamples
-from carbon_cpn.agents.masking import MASKED_Q, env_action_masks
+from carbon_cpn.agents.masking import MASKED_Q, attach_next_masks, env_action_masks, stored_next_masks
 from carbon_cpn.agents.smdp import elapsed_hours, step_discounts
 
 __all__ = ["DemoBuffer", "check_demo", "collect_demonstrations", "margin_loss"]
@@ -124,18 +124,19 @@ def collect_demonstrations(venv: VecEnv, act: Any, n_episodes: int, gamma: float
         new_obs = np.asarray(new_obs)
         next_masks = env_action_masks(venv)
         next_masks = np.ones_like(masks) if next_masks is None else next_masks
+        # the masks of the transitions' own next states (the terminal one where an episode ended)
+        stored = stored_next_masks(attach_next_masks(infos, next_masks, dones), n_envs, buffer.n_actions)
         g = (step_discounts(gamma_per_hour, elapsed_hours(infos, n_envs)) if gamma_per_hour is not None
              else np.full(n_envs, float(gamma)))
         for i in range(n_envs):
             if dones[i]:  # the VecEnv has reset: the transition ends in the terminal state
                 next_o = np.asarray(infos[i]["terminal_observation"])
-                nm = np.asarray(infos[i].get("action_mask", np.ones(buffer.n_actions, dtype=bool)), dtype=bool)
                 terminated = not infos[i].get("TimeLimit.truncated", False)
             else:
-                next_o, nm, terminated = new_obs[i], next_masks[i], False
+                next_o, terminated = new_obs[i], False
             buffer.add(obs=obs[i].astype(np.float32), action=actions[i], reward=np.float32(rewards[i]),
                        next_obs=next_o.astype(np.float32), done=np.float32(terminated), discount=np.float32(g[i]),
-                       mask=masks[i].copy(), next_mask=(nm if nm.any() else np.ones_like(nm)).copy())
+                       mask=masks[i].copy(), next_mask=stored[i])
         done_episodes += int(np.sum(dones))
         buffer.episodes += int(np.sum(dones))
         obs, masks = new_obs, next_masks

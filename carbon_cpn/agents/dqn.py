@@ -26,6 +26,7 @@ from torch.nn import functional as F
 
 from carbon_cpn.agents.demonstrations import DemoBuffer, check_demo, collect_demonstrations, margin_loss
 from carbon_cpn.agents.epsilon_greedy import OwnRNGEpsilonGreedy
+from carbon_cpn.agents.guided import GuideSet
 from carbon_cpn.agents.masked_buffers import MaskedReplayBufferSamples
 from carbon_cpn.agents.masking import mask_q_values
 
@@ -118,8 +119,6 @@ class VanillaDQN(OwnRNGEpsilonGreedy):
     def _learn_from_demonstrations(self, pretrain: bool) -> None:
         """Collect the demonstrations in the training envs, reset them, and pre-train (module
         docstring of ``carbon_cpn.agents.demonstrations``); on a resumed run only collect."""
-        from carbon_cpn.agents.guided import GuideSet
-
         if self._vec_normalize_env is not None:
             raise ValueError(f"demo={self.demo!r} with VecNormalize: demonstrations are stored as observed; "
                              "expected envs without running normalization")
