@@ -5,9 +5,9 @@ first: :func:`rehearse_schedule` builds a second env from the first one's spec (
 scenario and overrides; the wrappers around the first are left out), resets it to the same
 episode (``env.episode_replay()``: seeded or not, the first episode after a seed or a later
 one), checks that both face the same day and the same arrivals, runs the policy to the end
-and returns where and when it started every sub-task. The oracle passes that schedule to its MILP as a start
-(``carbon_cpn.optim.oracle.solve_oracle(incumbent=...)``), so its plan is never worse in the
-relaxation than the rehearsed policy.
+and returns where and when it started every sub-task. The oracle passes that schedule to its
+MILP as a start (``carbon_cpn.optim.oracle.solve_oracle(incumbent=...)``), so its plan is never
+worse in the relaxation than the rehearsed policy.
 """
 
 from __future__ import annotations
