@@ -13,7 +13,8 @@ unconstrained agent's emissions (resumable).
    (``episode_metrics["cpn_emissions_tco2"]``, the CPN's energy times the marginal intensity at
    its nodes, the quantity the queue counts).
 2. For every fraction f and weight V: ``carbon-cpn train --algo ALGO --carbon-budget f x E0
-   --lyapunov-v V`` (the shipped hyperparameters, the same steps as the base), then a greedy
+   --lyapunov-v V`` (the shipped hyperparameters, or ``--hyperparams FILE``: give the base
+   agent's file, e.g. one that learns from demonstrations; the same steps as the base), then a greedy
    evaluation on the same episodes behind the same wrapper, and the queue Q [t CO2] at the end of
    every interval of the first of them.
 3. The unshaped agent against each budget: its emissions on the same episodes.
@@ -85,7 +86,8 @@ def evaluate_row(name: str, model_path: str, env_id: str, episodes: int, eval_se
 
 
 def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, seed: int, timesteps: int | None,
-            episodes: int, eval_seed: int, runs_dir: str, driver_pid: int | None = None) -> dict[str, Any]:
+            episodes: int, eval_seed: int, runs_dir: str, driver_pid: int | None = None,
+            hyperparams: str | None = None) -> dict[str, Any]:
     """Train (or resume, or read back) one shaped run and evaluate it; a worker whose driver has
     died starts nothing new, an interrupted run (checkpoint kept) raises instead of evaluating."""
     from carbon_cpn.agents.train import train
@@ -100,6 +102,7 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
     model = out / "final_model.zip"
     if not model.is_file():
         res = train(algo, env_id, timesteps=timesteps, seed=seed, out_dir=out, lyapunov_v=v, carbon_budget=budget,
+                    hyperparams_file=hyperparams,
                     resume=(out / "checkpoint").is_dir(), progress_bar=False)
         if res.interrupted:
             raise RuntimeError(f"f={fraction:g} V={v:g} seed {seed}: interrupted at {res.num_timesteps} steps "
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--v", type=_float_list, default=[0.1, 0.5, 2.0])
     p.add_argument("--seeds", default="0")
     p.add_argument("--timesteps", type=int, default=None, help="default: the hyperparameter file's n_timesteps")
+    p.add_argument("--hyperparams", default=None,
+                   help="YAML of the shaped runs (default: the shipped file of --algo); use the base agent's file")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--eval-seed", type=int, default=1000)
     p.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
@@ -233,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = [base]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, args.algo, args.env, f, v, f * e0, s, args.timesteps, args.episodes,
-                               args.eval_seed, args.runs_dir, os.getpid()) for f in args.fractions for v in args.v
+                               args.eval_seed, args.runs_dir, os.getpid(), args.hyperparams)
+                   for f in args.fractions for v in args.v
                    for s in seeds]
         for fut in as_completed(futures):
             r = fut.result()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,10 @@ def test_confirmation_evaluates_the_trained_agents_on_the_held_out_days(tmp_path
     base = train("dqn", ENV, timesteps=200, seed=0, out_dir=tmp_path / "base", progress_bar=False, eval_freq=0,
                  checkpoint_freq=0)
     out = tmp_path / "budget"
+    hp = tmp_path / "hp.yml"  # the shaped runs' settings (--hyperparams): recorded in their run.json
+    hp.write_text(f"{ENV}:\n  policy: MlpPolicy\n  learning_starts: 57\n  policy_kwargs: {{net_arch: [16]}}\n")
     args = [sys.executable, str(SCRIPT), "--env", ENV, "--algo", "dqn", "--base", str(base.model_path),
+            "--hyperparams", str(hp),
             "--fractions", "0.8", "--v", "0.5", "--seeds", "0", "--timesteps", "200", "--episodes", "1",
             "--eval-seed", "1000", "--jobs", "1", "--runs-dir", str(tmp_path / "runs"), "--out", str(out),
             "--confirm-seed", "3000"]
@@ -36,5 +40,7 @@ def test_confirmation_evaluates_the_trained_agents_on_the_held_out_days(tmp_path
     ref = evaluate(shaped["model"], ENV, episodes=1, seed=3000, lyapunov_v=0.5,
                    carbon_budget=float(shaped["budget_tco2"]))
     assert float(shaped["cpn_emissions_tco2_mean"]) == pytest.approx(ref["cpn_emissions_tco2"]["mean"], rel=1e-9)
+    run = json.loads((tmp_path / "runs" / "dqn-f0.8-v0.5-0" / "run.json").read_text())
+    assert run["hyperparams"]["learning_starts"] == 57
     md = out.with_name("budget_confirm.md").read_text()
     assert "greedy evaluation on seeds 3000-3000" in md and "on seeds 1000-1000 (the budgets the agents were trained" in md
