@@ -52,31 +52,38 @@ def _float_list(text: str) -> list[float]:
     return vals
 
 
-def queue_trajectory(model_path: str, env_id: str, seed: int, budget: float, v: float) -> list[float]:
-    """Q [t CO2] at the end of every grid interval of one greedy episode behind the wrapper (a
-    step that runs several intervals reports Q after the last; the earlier ones repeat it)."""
+def queue_trajectory(model_path: str, env_id: str, seed: int, budget: float, v: float,
+                     carbon_queue: str = "episode", episodes: int = 1) -> list[float]:
+    """Q [t CO2] at the end of every grid interval of greedy episodes behind the wrapper (a
+    step that runs several intervals reports Q after the last; the earlier ones repeat it): the
+    first episode for a per-episode queue, all ``episodes`` one after the other for a long-term
+    one (the evaluation's own run of the queue)."""
     from carbon_cpn.agents.evaluate import make_env, model_policy
     from carbon_cpn.agents.registry import load_algorithm
 
     model = load_algorithm(Path(model_path), device="cpu")
-    env = make_env(env_id, v, budget)
+    env = make_env(env_id, v, budget, carbon_queue)
     act = model_policy(model)
-    obs, _ = env.reset(seed=seed)
     q: list[float] = []
-    done = False
-    while not done:
-        obs, _, term, trunc, info = env.step(act(obs, env))
-        done = term or trunc
-        q.extend([float(info["carbon_queue_tco2"])] * len(info.get("intervals", [])))
+    for i in range(episodes if carbon_queue == "long_term" else 1):
+        obs, _ = env.reset(seed=seed + i)
+        done = False
+        while not done:
+            obs, _, term, trunc, info = env.step(act(obs, env))
+            done = term or trunc
+            q.extend([float(info["carbon_queue_tco2"])] * len(info.get("intervals", [])))
     env.close()
     return q
 
 
 def evaluate_row(name: str, model_path: str, env_id: str, episodes: int, eval_seed: int, budget: float | None,
-                 v: float | None, fraction: float | None, seed: int | str) -> dict[str, Any]:
+                 v: float | None, fraction: float | None, seed: int | str,
+                 carbon_queue: str = "episode") -> dict[str, Any]:
     from carbon_cpn.agents.evaluate import evaluate
 
-    res = evaluate(model_path, env_id, episodes=episodes, seed=eval_seed, lyapunov_v=v, carbon_budget=budget if v else None)
+    shaped = v is not None and v != ""
+    res = evaluate(model_path, env_id, episodes=episodes, seed=eval_seed, lyapunov_v=v if shaped else None,
+                   carbon_budget=budget if shaped else None, carbon_queue=carbon_queue if shaped else None)
     row: dict[str, Any] = {"name": name, "fraction": fraction if fraction is not None else "", "v": v if v is not None else "",
                            "seed": seed, "budget_tco2": budget if budget is not None else "", "model": model_path}
     for k in ("cpn_emissions_tco2", "objective_usd", "job_success_rate", "emissions_tco2", "compute_value_usd",
@@ -87,7 +94,7 @@ def evaluate_row(name: str, model_path: str, env_id: str, episodes: int, eval_se
 
 def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, seed: int, timesteps: int | None,
             episodes: int, eval_seed: int, runs_dir: str, driver_pid: int | None = None,
-            hyperparams: str | None = None) -> dict[str, Any]:
+            hyperparams: str | None = None, carbon_queue: str = "episode") -> dict[str, Any]:
     """Train (or resume, or read back) one shaped run and evaluate it; a worker whose driver has
     died starts nothing new, an interrupted run (checkpoint kept) raises instead of evaluating."""
     from carbon_cpn.agents.train import train
@@ -102,27 +109,31 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
     model = out / "final_model.zip"
     if not model.is_file():
         res = train(algo, env_id, timesteps=timesteps, seed=seed, out_dir=out, lyapunov_v=v, carbon_budget=budget,
-                    hyperparams_file=hyperparams,
+                    hyperparams_file=hyperparams, carbon_queue=carbon_queue,
                     resume=(out / "checkpoint").is_dir(), progress_bar=False)
         if res.interrupted:
             raise RuntimeError(f"f={fraction:g} V={v:g} seed {seed}: interrupted at {res.num_timesteps} steps "
                                "(checkpoint kept; run again to resume)")
         model = Path(res.model_path)
-    row = evaluate_row("lyapunov", str(model), env_id, episodes, eval_seed, budget, v, fraction, seed)
-    row["queue_tco2"] = queue_trajectory(str(model), env_id, eval_seed, budget, v)
+    row = evaluate_row("lyapunov", str(model), env_id, episodes, eval_seed, budget, v, fraction, seed, carbon_queue)
+    row["queue_tco2"] = queue_trajectory(str(model), env_id, eval_seed, budget, v, carbon_queue, episodes)
     atomic_write_text(done, json.dumps(row))
     return row
 
 
 def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, eval_seed: int,
-             budget_seed: int | None = None) -> str:
+             budget_seed: int | None = None, carbon_queue: str = "episode") -> str:
     """The table of ``rows``; ``budget_seed``: the first seed of the episodes E0 was measured on,
     when not ``eval_seed`` (the confirmation on held-out days)."""
     e0_on = "" if budget_seed in (None, eval_seed) else \
         f" on seeds {budget_seed}-{budget_seed + episodes - 1} (the budgets the agents were trained with)"
     lines = [f"{env_id}: greedy evaluation on seeds {eval_seed}-{eval_seed + episodes - 1}. E0 = {e0:.1f} t CO2 per "
              f"episode, the unconstrained agent's mean CPN emissions{e0_on}; budget = fraction x E0. Mean ± std over "
-             "training seeds of each run's mean over the episodes.", "",
+             "training seeds of each run's mean over the episodes. "
+             + ("The queue is long-term: it carries over from one episode (day) to the next, in training and in "
+                "this evaluation (one run of the queue through the days, starting empty), so the budget bounds the "
+                "mean over days (tsco eq. 10)." if carbon_queue == "long_term" else
+                "The queue starts empty every episode: each day is held to the budget on its own."), "",
              "| agent | fraction | V | runs | budget t | CPN emissions t | emissions / budget | objective $ | "
              "job success |", "|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
@@ -150,20 +161,21 @@ def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, 
     return "\n".join(lines) + "\n"
 
 
-def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, jobs: int) -> list[dict[str, Any]]:
+def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, jobs: int,
+            carbon_queue: str = "episode") -> list[dict[str, Any]]:
     """Every row's agent evaluated again on ``episodes`` episodes from ``seed``, behind the same
     queue (budget and V) it was trained with: held-out days for a V chosen on the first table."""
     def task(r: dict[str, Any]) -> tuple[Any, ...]:
         shaped = r["name"] == "lyapunov"
         return (r["name"], r["model"], env_id, episodes, seed, r["budget_tco2"] if shaped else None,
-                r["v"] if shaped else None, r["fraction"] if shaped else None, r["seed"])
+                r["v"] if shaped else None, r["fraction"] if shaped else None, r["seed"], carbon_queue)
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(evaluate_row, *zip(*[task(r) for r in rows])))
 
 
 def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, episodes: int, eval_seed: int,
-                 budget_seed: int | None = None) -> None:
+                 budget_seed: int | None = None, carbon_queue: str = "episode") -> None:
     """``out``.csv (every row but the queue trajectories) and ``out``.md, written atomically."""
     keys = [k for k in rows[0] if k != "queue_tco2"]
     buf = io.StringIO()
@@ -171,10 +183,10 @@ def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, 
     w.writeheader()
     w.writerows(rows)
     atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
-    atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, env_id, episodes, eval_seed, budget_seed))
+    atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, env_id, episodes, eval_seed, budget_seed, carbon_queue))
 
 
-def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+def plot(rows: list[dict[str, Any]], path: Path, title: str, carbon_queue: str = "episode") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +204,8 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     axes[0].set_title("cost of meeting the budget")
     axes[1].set_xlabel("grid interval")
     axes[1].set_ylabel("virtual queue Q [t CO2]")
-    axes[1].set_title("queue, first evaluation episode")
+    axes[1].set_title("queue through the evaluation days" if carbon_queue == "long_term"
+                      else "queue, first evaluation episode")
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle(title)
@@ -218,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--confirm-seed", type=int, default=None,
                    help="also evaluate every agent on --episodes episodes from this seed with the budgets and V it "
                         "was trained with (held-out days for a V chosen on the first table): OUT_confirm.md/.csv")
+    p.add_argument("--carbon-queue", choices=["episode", "long_term"], default="episode",
+                   help="episode: the queue starts empty every episode (a per-day budget); long_term: it carries over "
+                        "from day to day in training and in the evaluation, which runs the days one after the other "
+                        "(the budget bounds the mean over days, tsco eq. 10)")
     p.add_argument("--runs-dir", default="runs/budget")
     p.add_argument("--out", default="benchmarks/results/carbon_budget")
     args = p.parse_args(argv)
@@ -238,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = [base]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, args.algo, args.env, f, v, f * e0, s, args.timesteps, args.episodes,
-                               args.eval_seed, args.runs_dir, os.getpid(), args.hyperparams)
+                               args.eval_seed, args.runs_dir, os.getpid(), args.hyperparams, args.carbon_queue)
                    for f in args.fractions for v in args.v
                    for s in seeds]
         for fut in as_completed(futures):
@@ -247,13 +264,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"f={r['fraction']:g} V={r['v']:g} seed {r['seed']}: emissions {r['cpn_emissions_tco2_mean']:.1f} t "
                   f"(budget {r['budget_tco2']:.1f}), objective ${r['objective_usd_mean']:,.0f}, success "
                   f"{r['job_success_rate_mean']:.3f}", flush=True)
-            write_tables(rows, out, e0, args.env, args.episodes, args.eval_seed)
-    plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo})")
+            write_tables(rows, out, e0, args.env, args.episodes, args.eval_seed, carbon_queue=args.carbon_queue)
+    plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo}, {args.carbon_queue} queue)",
+         args.carbon_queue)
     print(out.with_suffix(".md").read_text())
     if args.confirm_seed is not None:
-        held_out = confirm(rows, args.env, args.episodes, args.confirm_seed, args.jobs)
+        held_out = confirm(rows, args.env, args.episodes, args.confirm_seed, args.jobs, args.carbon_queue)
         path = out.with_name(out.name + "_confirm")
-        write_tables(held_out, path, e0, args.env, args.episodes, args.confirm_seed, budget_seed=args.eval_seed)
+        write_tables(held_out, path, e0, args.env, args.episodes, args.confirm_seed, budget_seed=args.eval_seed,
+                     carbon_queue=args.carbon_queue)
         print(path.with_suffix(".md").read_text())
     return 0
 

@@ -30,15 +30,31 @@ from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
 PolicyFn = Callable[[np.ndarray, gym.Env], int]
 
 
-def make_env(env_id: str, lyapunov_v: float | None = None, carbon_budget: float | None = None) -> gym.Env:
-    """``gym.make(env_id)``, wrapped in ``LyapunovCarbonQueue(budget, V)`` when both are given."""
+CARBON_QUEUES = ("episode", "long_term")
+
+
+def check_carbon_queue(carbon_queue: str) -> str:
+    if carbon_queue not in CARBON_QUEUES:
+        raise ValueError(f"carbon_queue={carbon_queue!r}: expected one of {list(CARBON_QUEUES)} (the queue starts "
+                         "empty every episode, or carries over from one episode to the next)")
+    return carbon_queue
+
+
+def make_env(env_id: str, lyapunov_v: float | None = None, carbon_budget: float | None = None,
+             carbon_queue: str = "episode") -> gym.Env:
+    """``gym.make(env_id)``, wrapped in ``LyapunovCarbonQueue(budget, V)`` when both are given;
+    ``carbon_queue="long_term"`` carries the queue over from one episode to the next."""
+    check_carbon_queue(carbon_queue)
     if (lyapunov_v is None) != (carbon_budget is None):
         raise ValueError(
             f"lyapunov_v={lyapunov_v!r}, carbon_budget={carbon_budget!r}: expected both (the Lyapunov carbon queue) or neither"
         )
+    if carbon_queue == "long_term" and lyapunov_v is None:
+        raise ValueError("carbon_queue='long_term': expected lyapunov_v and carbon_budget too (there is no queue without them)")
     env = gym.make(env_id)
     if lyapunov_v is not None:
-        env = LyapunovCarbonQueue(env, budget_tco2=float(carbon_budget), v=float(lyapunov_v))  # type: ignore[arg-type]
+        env = LyapunovCarbonQueue(env, budget_tco2=float(carbon_budget), v=float(lyapunov_v),  # type: ignore[arg-type]
+                                  long_term=carbon_queue == "long_term")
     return env
 
 
@@ -115,6 +131,7 @@ def evaluate(
     lyapunov_v: float | None = None,
     carbon_budget: float | None = None,
     deterministic: bool = True,
+    carbon_queue: str | None = None,
 ) -> dict[str, dict[str, float]]:
     """Mean and std of every episode metric of the model at ``model_path``, of ``"random"``
     (uniform over the feasible actions) or of a baseline's name (``pfs``, ``ees``, ... and
@@ -122,15 +139,16 @@ def evaluate(
 
     The Lyapunov wrapper settings default to those in the training run's ``run.json`` (next to
     the model or one folder up), so a model trained with ``--lyapunov-v`` sees the same
-    observation it was trained on.
+    observation it was trained on. With a long-term queue (``carbon_queue="long_term"``, or the
+    run's) the episodes run one after the other behind one queue, which starts empty.
     """
     if str(model_path) == "random":
-        env = make_env(env_id, lyapunov_v, carbon_budget)
+        env = make_env(env_id, lyapunov_v, carbon_budget, carbon_queue or "episode")
         return summarize(run_episodes(random_policy(seed), env, episodes, seed))
     from carbon_cpn.agents.baselines import baselines_for, make_policy, policy_action
 
     if str(model_path) in baselines_for(env_id):
-        env = make_env(env_id, lyapunov_v, carbon_budget)
+        env = make_env(env_id, lyapunov_v, carbon_budget, carbon_queue or "episode")
         rule = make_policy(str(model_path), env, seed)
 
         def act(obs: np.ndarray, env: gym.Env) -> int:
@@ -143,7 +161,9 @@ def evaluate(
     cfg = _run_config(path)
     if lyapunov_v is None and carbon_budget is None:
         lyapunov_v, carbon_budget = cfg.get("lyapunov_v"), cfg.get("carbon_budget")
-    env = make_env(env_id, lyapunov_v, carbon_budget)
+    if carbon_queue is None:
+        carbon_queue = cfg.get("carbon_queue", "episode")
+    env = make_env(env_id, lyapunov_v, carbon_budget, carbon_queue)
     model = load_algorithm(path, device="cpu")
     if model.observation_space.shape != env.observation_space.shape:
         raise ValueError(

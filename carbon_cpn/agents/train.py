@@ -121,6 +121,7 @@ def train(
     gamma_per_hour: float | None = None,
     vec_env: str = "dummy",
     demo: str | None = None,
+    carbon_queue: str = "episode",
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``timesteps`` env steps in all (see the module docstring).
 
@@ -133,7 +134,8 @@ def train(
     a value in (0, 1] overrides it (DQN family only; ValueError for ``maskable_ppo``).
     ``demo`` None keeps the file's ``demo``; a baseline's name overrides it: the agent learns from
     that baseline's demonstrations (``carbon_cpn.agents.demonstrations``; DQN, Double DQN and
-    Dueling DQN only, ValueError otherwise).
+    Dueling DQN only, ValueError otherwise). ``carbon_queue`` is the Lyapunov queue's scope
+    (``"episode"``: empty at every reset; ``"long_term"``: carried over, tsco eq. 10).
     """
     spec = algo_spec(algo)
     hp = load_hyperparams(algo, env_id, hyperparams_file)
@@ -177,7 +179,7 @@ def train(
         raise ValueError(f"n_envs={n_envs!r}: expected >= 1")
     if not isinstance(seed, int):
         raise ValueError(f"seed={seed!r}: expected an integer")
-    make_env(env_id, lyapunov_v, carbon_budget).close()  # validates the id and the Lyapunov pair early
+    make_env(env_id, lyapunov_v, carbon_budget, carbon_queue).close()  # validates the id and the Lyapunov pair early
     if torch_threads is not None:
         th.set_num_threads(int(torch_threads))
 
@@ -186,7 +188,8 @@ def train(
     tb_dir = out / "tb"
     run_cfg = {
         "algo": algo, "env_id": env_id, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
-        "lyapunov_v": lyapunov_v, "carbon_budget": carbon_budget, "use_masking": effective_masking,
+        "lyapunov_v": lyapunov_v, "carbon_budget": carbon_budget, "carbon_queue": carbon_queue,
+        "use_masking": effective_masking,
         "gamma_per_hour": effective_gamma_per_hour,
         "hyperparams": {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else repr(v)) for k, v in hp.items()},
     }
@@ -196,7 +199,8 @@ def train(
         if not (ckpt_dir / CHECKPOINT_MODEL).is_file():
             raise FileNotFoundError(f"resume=True: no checkpoint at {str(ckpt_dir / CHECKPOINT_MODEL)!r}; train without resume first")
         prev = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
-        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget", "use_masking", "gamma_per_hour"):
+        prev.setdefault("carbon_queue", "episode")
+        for key in ("algo", "env_id", "lyapunov_v", "carbon_budget", "carbon_queue", "use_masking", "gamma_per_hour"):
             if key in prev and prev[key] != run_cfg[key]:
                 raise ValueError(f"resume=True: {key}={run_cfg[key]!r} differs from the checkpoint's {prev[key]!r}")
         state = json.loads((ckpt_dir / "state.json").read_text())
@@ -204,7 +208,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
 
     def env_fn() -> Any:
-        return make_env(env_id, lyapunov_v, carbon_budget)
+        return make_env(env_id, lyapunov_v, carbon_budget, carbon_queue)
 
     if vec_env not in VEC_ENVS:
         raise ValueError(f"vec_env={vec_env!r}: expected one of {sorted(VEC_ENVS)}")

@@ -2,9 +2,14 @@
 
     carbon-cpn train --algo dqn|double_dqn|dueling_dqn|rainbow|maskable_ppo --env ID --timesteps N
                      --seed S --n-envs K --hyperparams FILE --out DIR [--resume]
-                     [--lyapunov-v V --carbon-budget T] [--no-masking] [--gamma-per-hour G]
-                     [--demo BASELINE] [--no-progress]
+                     [--lyapunov-v V --carbon-budget T [--carbon-queue episode|long_term]]
+                     [--no-masking] [--gamma-per-hour G] [--demo BASELINE] [--no-progress]
     carbon-cpn evaluate --model PATH|random|BASELINE --env ID --episodes K --seed S [--json]
+                     [--lyapunov-v V --carbon-budget T [--carbon-queue episode|long_term]]
+
+``--carbon-queue long_term`` carries the Lyapunov queue over from one episode (day) to the next
+(tsco eq. 10's long-term budget: the mean over days); ``episode`` (the default) empties it at
+every reset. ``evaluate`` of a trained model defaults to the queue in its ``run.json``.
 
 ``--no-masking`` trains a DQN-family agent without invalid-action masks (the ablation; the
 model then ignores masks in evaluation too). ``evaluate`` passes the env's masks to every model
@@ -43,7 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             carbon_budget=args.carbon_budget, resume=args.resume, progress_bar=not args.no_progress,
             verbose=args.verbose, torch_threads=args.torch_threads,
             use_masking=False if args.no_masking else None, gamma_per_hour=args.gamma_per_hour,
-            vec_env=args.vec_env, demo=args.demo,
+            vec_env=args.vec_env, demo=args.demo, carbon_queue=args.carbon_queue or "episode",
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn train: error: {exc}", file=sys.stderr)
@@ -58,7 +63,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         result = evaluate(args.model, args.env, episodes=args.episodes, seed=args.seed,
-                          lyapunov_v=args.lyapunov_v, carbon_budget=args.carbon_budget)
+                          lyapunov_v=args.lyapunov_v, carbon_budget=args.carbon_budget,
+                          carbon_queue=args.carbon_queue)
     except (ValueError, FileNotFoundError) as exc:
         print(f"carbon-cpn evaluate: error: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +75,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _add_lyapunov(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lyapunov-v", type=positive_float, default=None, help="V of the Lyapunov carbon queue (with --carbon-budget)")
     p.add_argument("--carbon-budget", type=positive_float, default=None, help="carbon budget [t CO2 per episode] of the queue")
+    p.add_argument("--carbon-queue", choices=("episode", "long_term"), default=None,
+                   help="the queue starts empty every episode (episode, the default) or carries over from one "
+                        "episode to the next (long_term: the budget bounds the mean over days, tsco eq. 10)")
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:

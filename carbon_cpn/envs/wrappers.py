@@ -8,6 +8,13 @@ intervals in the episode. Each step's reward gets the extra term ``-V x Q x Carb
 env's reward units per t CO2 x t CO2), reported as ``info["reward_terms"]["lyapunov"]`` so the
 terms still sum to the reward, and Q / E_budget is appended to the observation: the policy
 must see the queue to act on it.
+
+tsco eq. 10 bounds the *expected* emissions over days (scenarios), a long-term constraint. With
+``long_term=False`` (the default) the queue starts empty at every reset: each episode (day) is
+held to the budget on its own, a per-day cap that is stricter than eq. 10 when days differ. With
+``long_term=True`` the queue carries over from one episode to the next (only a new wrapper
+starts it empty): a day above the budget leaves a queue that the following days must work off,
+and the mean over consecutive days is what the budget bounds, as in eq. 10.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from gymnasium import spaces
 
 
 class LyapunovCarbonQueue(gym.Wrapper[np.ndarray, int, np.ndarray, int]):
-    def __init__(self, env: gym.Env[np.ndarray, int], budget_tco2: float, v: float = 1.0) -> None:
+    def __init__(self, env: gym.Env[np.ndarray, int], budget_tco2: float, v: float = 1.0,
+                 long_term: bool = False) -> None:
         super().__init__(env)
+        if not isinstance(long_term, bool):
+            raise ValueError(f"long_term={long_term!r}: expected True (the queue carries over episodes) or False")
         if not (np.isfinite(budget_tco2) and budget_tco2 > 0):
             raise ValueError(f"budget_tco2={budget_tco2!r}: expected a carbon budget > 0 t CO2 per episode")
         if not (np.isfinite(v) and v >= 0):
@@ -31,6 +41,7 @@ class LyapunovCarbonQueue(gym.Wrapper[np.ndarray, int, np.ndarray, int]):
             raise ValueError(f"env.observation_space={base!r}: expected a 1-D Box")
         self.budget_tco2 = float(budget_tco2)
         self.v = float(v)
+        self.long_term = long_term
         self.n_intervals = int(env.unwrapped.n_intervals)  # type: ignore[attr-defined]
         self.per_interval_tco2 = self.budget_tco2 / self.n_intervals
         self.observation_space = spaces.Box(
@@ -45,7 +56,8 @@ class LyapunovCarbonQueue(gym.Wrapper[np.ndarray, int, np.ndarray, int]):
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        self.q_tco2 = 0.0
+        if not self.long_term:
+            self.q_tco2 = 0.0
         # Intervals that ran before the first decision count against the budget too (their
         # penalty has no reward to go into: the agent had no say in them).
         for rec in info.get("intervals", []):

@@ -154,3 +154,31 @@ def test_sigterm_mid_training_checkpoints_and_resume_finishes(tmp_path, monkeypa
     monkeypatch.undo()
     res2 = train("dqn", ENV, timesteps=800, seed=3, hyperparams_file=hp, out_dir=out, resume=True, progress_bar=False)
     assert not res2.interrupted and res2.num_timesteps == 800 and (out / "final_model.zip").is_file()
+
+
+def test_long_term_carbon_queue_through_train_and_evaluate(tmp_path, capsys):
+    hp = _hp_file(tmp_path, {"policy": "MlpPolicy", "learning_starts": 50, "eval_freq": 0, "checkpoint_freq": 0,
+                             "policy_kwargs": {"net_arch": [16]}})
+    out = tmp_path / "lt"
+    args = build_parser().parse_args(["train", "--algo", "dqn", "--env", ENV, "--timesteps", "200", "--seed", "1",
+                                      "--hyperparams", str(hp), "--out", str(out), "--no-progress",
+                                      "--lyapunov-v", "0.5", "--carbon-budget", "0.01", "--carbon-queue", "long_term"])
+    assert args.func(args) == 0
+    assert json.loads((out / "run.json").read_text())["carbon_queue"] == "long_term"
+    model = out / "final_model.zip"
+    from carbon_cpn.agents.evaluate import evaluate
+
+    # evaluate reads the run's queue: two days behind one queue
+    own = evaluate(model, ENV, episodes=2, seed=7)
+    same = evaluate(model, ENV, episodes=2, seed=7, lyapunov_v=0.5, carbon_budget=0.01, carbon_queue="long_term")
+    fresh = evaluate(model, ENV, episodes=2, seed=7, lyapunov_v=0.5, carbon_budget=0.01, carbon_queue="episode")
+    assert own["episode_return"]["mean"] == pytest.approx(same["episode_return"]["mean"], rel=1e-12)
+    # with a budget far below a day's emissions, day 2 pays for day 1's queue as well
+    assert own["episode_return"]["mean"] < fresh["episode_return"]["mean"]
+    # a long-term queue needs a queue
+    args = build_parser().parse_args(["evaluate", "--model", "random", "--env", ENV, "--carbon-queue", "long_term"])
+    assert args.func(args) == 2
+    assert "carbon_queue='long_term'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="carbon_queue='weekly'"):
+        train("dqn", ENV, timesteps=10, out_dir=tmp_path / "bad", lyapunov_v=1.0, carbon_budget=1.0,
+              carbon_queue="weekly")

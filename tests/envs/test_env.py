@@ -233,6 +233,35 @@ def test_lyapunov_queue_counts_the_intervals_before_the_first_decision() -> None
     assert q > 0 and info["carbon_queue_tco2"] == pytest.approx(q)
 
 
+def _queue_run(long_term: bool, budget: float, seeds: tuple[int, ...]) -> tuple[list[float], list[float], float, float, int]:
+    """Episodes one after the other behind one wrapper: Q right after each reset, Q at each
+    episode's end, the emissions of all intervals [t], b (the budget per interval) and T."""
+    env = LyapunovCarbonQueue(gym.make("CarbonCPN-Tiny-v0"), budget_tco2=budget, v=1.0, long_term=long_term)
+    q_reset, q_end, carbon = [], [], []
+    for seed in seeds:
+        for obs, _, _, _, info in masked_random_rollout(env, seed=seed, p_invalid=0.0):
+            carbon += [rec["cpn_emissions_kg"] / 1000.0 for rec in info.get("intervals", [])]
+            if "reward_terms" not in info:
+                q_reset.append(info["carbon_queue_tco2"])
+        q_end.append(info["carbon_queue_tco2"])
+    return q_reset, q_end, float(np.sum(carbon)), env.per_interval_tco2, env.n_intervals
+
+
+def test_long_term_queue_carries_over_episodes() -> None:
+    # A budget far below any day's emissions: Q never touches 0, so after k days it is exactly the
+    # emissions of all k days less k x budget (tsco eq. 14 summed), independent of the wrapper.
+    budget = 1e-3
+    q_reset, q_end, total, b, t = _queue_run(True, budget, (3, 4))
+    assert q_end[1] == pytest.approx(total - 2 * t * b, rel=1e-9)
+    assert q_reset[1] > q_end[0] > 0  # day 2 starts where day 1 ended (plus its pre-decision intervals)
+    # the per-episode queue starts each day afresh: day 2 ends at its own emissions only
+    q_reset_e, q_end_e, total_e, _, _ = _queue_run(False, budget, (3, 4))
+    assert q_reset_e[1] < q_end_e[0]
+    assert q_end_e[1] == pytest.approx(total_e - q_end_e[0] - 2 * t * b, rel=1e-9)
+    with pytest.raises(ValueError, match="long_term=1"):
+        LyapunovCarbonQueue(gym.make("CarbonCPN-Tiny-v0"), budget_tco2=1.0, long_term=1)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("mode", ["ansi", "rgb_array"])
 def test_render_modes(mode: str) -> None:
     env = gym.make("CarbonCPN-Tiny-v0", render_mode=mode)
