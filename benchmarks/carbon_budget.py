@@ -34,6 +34,7 @@ import argparse
 import csv
 import io
 import json
+import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -170,7 +171,9 @@ def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, j
         return (r["name"], r["model"], env_id, episodes, seed, r["budget_tco2"] if shaped else None,
                 r["v"] if shaped else None, r["fraction"] if shaped else None, r["seed"], carbon_queue)
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # spawned, not forked: the driver has run torch and matplotlib by now, and a child forked
+    # from a process with threads can hang on a lock it inherited held
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(evaluate_row, *zip(*[task(r) for r in rows])))
 
 
