@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from carbon_cpn.atomic_io import atomic_save_figure, atomic_write_text
+from carbon_cpn.envs.wrappers import CARBON_QUEUES
 
 
 def _float_list(text: str) -> list[float]:
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--confirm-seed", type=int, default=None,
                    help="also evaluate every agent on --episodes episodes from this seed with the budgets and V it "
                         "was trained with (held-out days for a V chosen on the first table): OUT_confirm.md/.csv")
-    p.add_argument("--carbon-queue", choices=["episode", "long_term"], default="episode",
+    p.add_argument("--carbon-queue", choices=CARBON_QUEUES, default="episode",
                    help="episode: the queue starts empty every episode (a per-day budget); long_term: it carries over "
                         "from day to day in training and in the evaluation, which runs the days one after the other "
                         "(the budget bounds the mean over days, tsco eq. 10)")

@@ -24,13 +24,10 @@ import numpy as np
 
 import carbon_cpn  # noqa: F401  (registers the env ids)
 from carbon_cpn.agents.masking import env_action_masks, predict_accepts_masks
-from carbon_cpn.envs.wrappers import LyapunovCarbonQueue
+from carbon_cpn.envs.wrappers import CARBON_QUEUES, LyapunovCarbonQueue
 
 #: ``policy(obs, env) -> action``
 PolicyFn = Callable[[np.ndarray, gym.Env], int]
-
-
-CARBON_QUEUES = ("episode", "long_term")
 
 
 def check_carbon_queue(carbon_queue: str) -> str:

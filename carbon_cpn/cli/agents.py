@@ -73,9 +73,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_lyapunov(p: argparse.ArgumentParser) -> None:
+    from carbon_cpn.envs.wrappers import CARBON_QUEUES
+
     p.add_argument("--lyapunov-v", type=positive_float, default=None, help="V of the Lyapunov carbon queue (with --carbon-budget)")
     p.add_argument("--carbon-budget", type=positive_float, default=None, help="carbon budget [t CO2 per episode] of the queue")
-    p.add_argument("--carbon-queue", choices=("episode", "long_term"), default=None,
+    p.add_argument("--carbon-queue", choices=CARBON_QUEUES, default=None,
                    help="the queue starts empty every episode (episode, the default) or carries over from one "
                         "episode to the next (long_term: the budget bounds the mean over days, tsco eq. 10)")
 

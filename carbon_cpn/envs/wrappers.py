@@ -26,6 +26,10 @@ import numpy as np
 from gymnasium import spaces
 
 
+#: The queue's scopes: ``"episode"`` (empty at every reset) or ``"long_term"`` (carried over).
+CARBON_QUEUES = ("episode", "long_term")
+
+
 class LyapunovCarbonQueue(gym.Wrapper[np.ndarray, int, np.ndarray, int]):
     def __init__(self, env: gym.Env[np.ndarray, int], budget_tco2: float, v: float = 1.0,
                  long_term: bool = False) -> None:
