@@ -124,11 +124,13 @@ def run_one(algo: str, env_id: str, fraction: float, v: float, budget: float, se
 
 
 def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, eval_seed: int,
-             budget_seed: int | None = None, carbon_queue: str = "episode") -> str:
+             budget_seed: int | None = None, carbon_queue: str = "episode", budget_episodes: int | None = None) -> str:
     """The table of ``rows``; ``budget_seed``: the first seed of the episodes E0 was measured on,
-    when not ``eval_seed`` (the confirmation on held-out days)."""
+    when not ``eval_seed`` (the confirmation on held-out days), and ``budget_episodes`` their
+    number (default ``episodes``)."""
+    n_budget = episodes if budget_episodes is None else budget_episodes
     e0_on = "" if budget_seed in (None, eval_seed) else \
-        f" on seeds {budget_seed}-{budget_seed + episodes - 1} (the budgets the agents were trained with)"
+        f" on seeds {budget_seed}-{budget_seed + n_budget - 1} (the budgets the agents were trained with)"
     lines = [f"{env_id}: greedy evaluation on seeds {eval_seed}-{eval_seed + episodes - 1}. E0 = {e0:.1f} t CO2 per "
              f"episode, the unconstrained agent's mean CPN emissions{e0_on}; budget = fraction x E0. Mean ± std over "
              "training seeds of each run's mean over the episodes. "
@@ -163,10 +165,22 @@ def markdown(rows: list[dict[str, Any]], e0: float, env_id: str, episodes: int, 
     return "\n".join(lines) + "\n"
 
 
+def confirm_row(name: str, model_path: str, env_id: str, episodes: int, eval_seed: int, budget: float | None,
+                v: float | None, fraction: float | None, seed: int | str,
+                carbon_queue: str = "episode") -> dict[str, Any]:
+    """:func:`evaluate_row`, with the queue's run through all the days for a long-term queue."""
+    row = evaluate_row(name, model_path, env_id, episodes, eval_seed, budget, v, fraction, seed, carbon_queue)
+    if name == "lyapunov" and carbon_queue == "long_term":
+        row["queue_tco2"] = queue_trajectory(model_path, env_id, eval_seed, float(budget), float(v),  # type: ignore[arg-type]
+                                             carbon_queue, episodes)
+    return row
+
+
 def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, jobs: int,
             carbon_queue: str = "episode") -> list[dict[str, Any]]:
     """Every row's agent evaluated again on ``episodes`` episodes from ``seed``, behind the same
-    queue (budget and V) it was trained with: held-out days for a V chosen on the first table."""
+    queue (budget and V) it was trained with: held-out days for a V chosen on the first table.
+    With a long-term queue, the shaped rows carry the queue's run through those days."""
     def task(r: dict[str, Any]) -> tuple[Any, ...]:
         shaped = r["name"] == "lyapunov"
         return (r["name"], r["model"], env_id, episodes, seed, r["budget_tco2"] if shaped else None,
@@ -175,11 +189,17 @@ def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, j
     # spawned, not forked: the driver has run torch and matplotlib by now, and a child forked
     # from a process with threads can hang on a lock it inherited held
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(evaluate_row, *zip(*[task(r) for r in rows])))
+        return list(pool.map(confirm_row, *zip(*[task(r) for r in rows])))
+
+
+def confirm_path(out: Path, episodes: int, confirm_episodes: int) -> Path:
+    """``OUT_confirm``, or ``OUT_confirmN`` when the held-out run has its own length N."""
+    return out.with_name(out.name + ("_confirm" if confirm_episodes == episodes else f"_confirm{confirm_episodes}"))
 
 
 def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, episodes: int, eval_seed: int,
-                 budget_seed: int | None = None, carbon_queue: str = "episode") -> None:
+                 budget_seed: int | None = None, carbon_queue: str = "episode",
+                 budget_episodes: int | None = None) -> None:
     """``out``.csv (every row but the queue trajectories) and ``out``.md, written atomically."""
     keys = [k for k in rows[0] if k != "queue_tco2"]
     buf = io.StringIO()
@@ -187,26 +207,47 @@ def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, 
     w.writeheader()
     w.writerows(rows)
     atomic_write_text(out.with_suffix(".csv"), buf.getvalue())
-    atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, env_id, episodes, eval_seed, budget_seed, carbon_queue))
+    atomic_write_text(out.with_suffix(".md"), markdown(rows, e0, env_id, episodes, eval_seed, budget_seed, carbon_queue,
+                                                              budget_episodes))
 
 
-def plot(rows: list[dict[str, Any]], path: Path, title: str, carbon_queue: str = "episode") -> None:
+def plot(rows: list[dict[str, Any]], path: Path, title: str, carbon_queue: str = "episode",
+         episodes: int = 1) -> None:
+    """Objective against emissions (each training seed a small dot, each (fraction, V) the mean
+    ± std over its seeds) and the queue's trajectories (against the day, for a long-term queue
+    through ``episodes`` days)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for r in rows:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    order = sorted(rows, key=lambda r: (r["name"] != "unconstrained", str(r["fraction"]),
+                                        -1.0 if r["v"] == "" else float(r["v"]), str(r["seed"])))
+    for r in order:
         label = "unconstrained" if r["name"] == "unconstrained" else f"f={r['fraction']:g}, V={r['v']:g}"
-        axes[0].errorbar(r["cpn_emissions_tco2_mean"], r["objective_usd_mean"], xerr=r["cpn_emissions_tco2_std"],
-                         yerr=r["objective_usd_std"], marker="o" if r["name"] != "unconstrained" else "s", label=label)
-        if r.get("queue_tco2") and r["name"] != "unconstrained":
-            axes[1].plot(np.arange(1, len(r["queue_tco2"]) + 1), r["queue_tco2"], label=label)
+        groups.setdefault(label, []).append(r)
+    for i, (label, g) in enumerate(groups.items()):
+        colour = f"C{i % 10}"
+        e = np.array([r["cpn_emissions_tco2_mean"] for r in g], dtype=float)
+        o = np.array([r["objective_usd_mean"] for r in g], dtype=float)
+        if len(g) > 1:
+            axes[0].scatter(e, o, s=10, color=colour, alpha=0.5)
+        axes[0].errorbar(e.mean(), o.mean(), xerr=e.std(), yerr=o.std(), color=colour, capsize=3,
+                         marker="s" if label == "unconstrained" else "o", markersize=7,
+                         label=label if len(g) == 1 else f"{label} ({len(g)} seeds)")
+        for j, r in enumerate(g):
+            q = r.get("queue_tco2")
+            if q and r["name"] != "unconstrained":
+                x = np.arange(1, len(q) + 1, dtype=float)
+                if carbon_queue == "long_term":
+                    x *= episodes / len(q)
+                axes[1].plot(x, q, color=colour, linewidth=0.8, label=label if j == 0 else None)
     axes[0].set_xlabel("CPN emissions [t CO2 / episode]")
     axes[0].set_ylabel("objective [$] (lower is better)")
-    axes[0].set_title("cost of meeting the budget")
-    axes[1].set_xlabel("grid interval")
+    axes[0].set_title("cost of meeting the budget (mean ± std over seeds)")
+    axes[1].set_xlabel("day" if carbon_queue == "long_term" else "grid interval")
     axes[1].set_ylabel("virtual queue Q [t CO2]")
     axes[1].set_title("queue through the evaluation days" if carbon_queue == "long_term"
                       else "queue, first evaluation episode")
@@ -235,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--confirm-seed", type=int, default=None,
                    help="also evaluate every agent on --episodes episodes from this seed with the budgets and V it "
                         "was trained with (held-out days for a V chosen on the first table): OUT_confirm.md/.csv")
+    p.add_argument("--confirm-episodes", type=int, default=None,
+                   help="episodes of the held-out evaluation (default: --episodes); a long-term queue runs through "
+                        "them all, so a longer run shows where the mean over days settles: OUT_confirmN.md/.csv/.png")
     p.add_argument("--carbon-queue", choices=CARBON_QUEUES, default="episode",
                    help="episode: the queue starts empty every episode (a per-day budget); long_term: it carries over "
                         "from day to day in training and in the evaluation, which runs the days one after the other "
@@ -246,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--base {args.base!r}: expected a final_model.zip of carbon-cpn train")
     if any(not 0 < f <= 1 for f in args.fractions) or any(v < 0 for v in args.v):
         p.error(f"--fractions {args.fractions} in (0, 1] and --v {args.v} >= 0 expected")
+    if args.episodes < 1:
+        p.error(f"--episodes {args.episodes}: expected at least 1")
+    confirm_episodes = args.episodes if args.confirm_episodes is None else args.confirm_episodes
+    if confirm_episodes < 1:
+        p.error(f"--confirm-episodes {args.confirm_episodes}: expected at least 1")
+    if args.confirm_episodes is not None and args.confirm_seed is None:
+        p.error("--confirm-episodes needs --confirm-seed (the first seed of the held-out episodes)")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     out = Path(args.out)
     base_file = Path(args.runs_dir) / "base_eval.json"
@@ -270,13 +321,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['job_success_rate_mean']:.3f}", flush=True)
             write_tables(rows, out, e0, args.env, args.episodes, args.eval_seed, carbon_queue=args.carbon_queue)
     plot(rows, out.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo}, {args.carbon_queue} queue)",
-         args.carbon_queue)
+         args.carbon_queue, args.episodes)
     print(out.with_suffix(".md").read_text())
     if args.confirm_seed is not None:
-        held_out = confirm(rows, args.env, args.episodes, args.confirm_seed, args.jobs, args.carbon_queue)
-        path = out.with_name(out.name + "_confirm")
-        write_tables(held_out, path, e0, args.env, args.episodes, args.confirm_seed, budget_seed=args.eval_seed,
-                     carbon_queue=args.carbon_queue)
+        held_out = confirm(rows, args.env, confirm_episodes, args.confirm_seed, args.jobs, args.carbon_queue)
+        path = confirm_path(out, args.episodes, confirm_episodes)
+        write_tables(held_out, path, e0, args.env, confirm_episodes, args.confirm_seed, budget_seed=args.eval_seed,
+                     carbon_queue=args.carbon_queue, budget_episodes=args.episodes)
+        if args.carbon_queue == "long_term":
+            plot(held_out, path.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo}, long-term "
+                 f"queue), held-out seeds {args.confirm_seed}-{args.confirm_seed + confirm_episodes - 1}", "long_term",
+                 confirm_episodes)
         print(path.with_suffix(".md").read_text())
     return 0
 

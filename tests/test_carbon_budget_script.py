@@ -44,3 +44,40 @@ def test_confirmation_evaluates_the_trained_agents_on_the_held_out_days(tmp_path
     assert run["hyperparams"]["learning_starts"] == 57
     md = out.with_name("budget_confirm.md").read_text()
     assert "greedy evaluation on seeds 3000-3000" in md and "on seeds 1000-1000 (the budgets the agents were trained" in md
+
+
+def test_long_term_confirmation_runs_its_own_number_of_days(tmp_path: Path) -> None:
+    """``--confirm-episodes N``: the held-out evaluation runs N days behind one long-term queue
+    (``OUT_confirmN``), the table names the N days and the one day the budget was fixed on."""
+    base = train("dqn", ENV, timesteps=200, seed=0, out_dir=tmp_path / "base", progress_bar=False, eval_freq=0,
+                 checkpoint_freq=0)
+    out = tmp_path / "budget"
+    hp = tmp_path / "hp.yml"
+    hp.write_text(f"{ENV}:\n  policy: MlpPolicy\n  learning_starts: 57\n  policy_kwargs: {{net_arch: [16]}}\n")
+    common = [sys.executable, str(SCRIPT), "--env", ENV, "--algo", "dqn", "--base", str(base.model_path),
+              "--hyperparams", str(hp), "--fractions", "0.8", "--v", "0.5", "--seeds", "0", "--timesteps", "200",
+              "--episodes", "1", "--eval-seed", "1000", "--jobs", "1", "--runs-dir", str(tmp_path / "runs"),
+              "--out", str(out), "--carbon-queue", "long_term"]
+    refused = subprocess.run(common + ["--confirm-episodes", "3"], capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "--confirm-episodes" in refused.stderr and "--confirm-seed" in refused.stderr
+    refused = subprocess.run(common + ["--confirm-seed", "3000", "--confirm-episodes", "0"], capture_output=True,
+                             text=True, timeout=600)
+    assert refused.returncode == 2 and "--confirm-episodes 0" in refused.stderr
+    done = subprocess.run(common + ["--confirm-seed", "3000", "--confirm-episodes", "3"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    held_out = list(csv.DictReader(out.with_name("budget_confirm3.csv").open()))
+    assert [r["name"] for r in held_out] == ["unconstrained", "lyapunov"]
+    assert not out.with_name("budget_confirm.csv").exists()
+    shaped = held_out[1]
+    ref = evaluate(shaped["model"], ENV, episodes=3, seed=3000, lyapunov_v=0.5,
+                   carbon_budget=float(shaped["budget_tco2"]), carbon_queue="long_term")
+    assert float(shaped["cpn_emissions_tco2_mean"]) == pytest.approx(ref["cpn_emissions_tco2"]["mean"], rel=1e-9)
+    # the unshaped agent on the same three held-out days, without a queue
+    unshaped = float(held_out[0]["cpn_emissions_tco2_mean"])
+    assert unshaped == pytest.approx(evaluate(base.model_path, ENV, episodes=3, seed=3000)["cpn_emissions_tco2"]["mean"],
+                                     rel=1e-9)
+    md = out.with_name("budget_confirm3.md").read_text()
+    assert "greedy evaluation on seeds 3000-3002" in md and "on seeds 1000-1000 (the budgets the agents were trained" in md
+    assert "long-term" in md
+    assert out.with_name("budget_confirm3.png").stat().st_size > 0
