@@ -24,7 +24,9 @@ objective, job success), ``OUT.md`` (per fraction and V, mean ± std over seeds)
 (objective against emissions, a trade-off like tsco Fig. 4, and the queue's trajectories).
 4. With ``--confirm-seed S``: every agent again on ``--episodes`` episodes from S, behind the
    budget and V it was trained with (``OUT_confirm.md/.csv``): when V was chosen by looking at
-   the first table, these days are the ones it was not chosen on.
+   the first table, these days are the ones it was not chosen on. ``--confirm-episodes N``
+   gives this run its own number of days (``OUT_confirmN.*``): a long-term queue needs more
+   days than the budget was chosen on to settle, and its trajectory is drawn through all N.
 A run whose ``eval.json`` exists is read back; start the same command again after a kill.
 """
 
@@ -52,6 +54,21 @@ def _float_list(text: str) -> list[float]:
     if not vals:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers")
     return vals
+
+
+def exit_with_driver(driver_pid: int, poll_s: float = 2.0) -> None:
+    """Pool initializer: a daemon thread ends this worker (``os._exit(1)``) as soon as its parent
+    is no longer ``driver_pid``. A worker of a killed driver would otherwise run its task (a
+    training run or a 90-day evaluation) to the end, unseen, on the cores the next run needs."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-driver", daemon=True).start()
 
 
 def queue_trajectory(model_path: str, env_id: str, seed: int, budget: float, v: float,
@@ -188,8 +205,18 @@ def confirm(rows: list[dict[str, Any]], env_id: str, episodes: int, seed: int, j
 
     # spawned, not forked: the driver has run torch and matplotlib by now, and a child forked
     # from a process with threads can hang on a lock it inherited held
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=exit_with_driver, initargs=(os.getpid(),)) as pool:
         return list(pool.map(confirm_row, *zip(*[task(r) for r in rows])))
+
+
+def row_order(r: dict[str, Any]) -> tuple[Any, ...]:
+    """The base first, then by fraction, V and training seed (the order runs finish in varies)."""
+    def num(x: Any) -> float:
+        return -1.0 if x in ("", None) else float(x)
+
+    seed = str(r["seed"])
+    return (r["name"] != "unconstrained", num(r["fraction"]), num(r["v"]), int(seed) if seed.isdigit() else -1, seed)
 
 
 def confirm_path(out: Path, episodes: int, confirm_episodes: int) -> Path:
@@ -201,6 +228,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, e0: float, env_id: str, 
                  budget_seed: int | None = None, carbon_queue: str = "episode",
                  budget_episodes: int | None = None) -> None:
     """``out``.csv (every row but the queue trajectories) and ``out``.md, written atomically."""
+    rows = sorted(rows, key=row_order)
     keys = [k for k in rows[0] if k != "queue_tco2"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
@@ -223,8 +251,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str, carbon_queue: str =
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     groups: dict[str, list[dict[str, Any]]] = {}
-    order = sorted(rows, key=lambda r: (r["name"] != "unconstrained", str(r["fraction"]),
-                                        -1.0 if r["v"] == "" else float(r["v"]), str(r["seed"])))
+    order = sorted(rows, key=row_order)
     for r in order:
         label = "unconstrained" if r["name"] == "unconstrained" else f"f={r['fraction']:g}, V={r['v']:g}"
         groups.setdefault(label, []).append(r)
@@ -308,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     e0 = float(base["cpn_emissions_tco2_mean"])
     print(f"unconstrained agent: E0 = {e0:.1f} t CO2 per episode, objective ${base['objective_usd_mean']:,.0f}", flush=True)
     rows: list[dict[str, Any]] = [base]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with ProcessPoolExecutor(max_workers=args.jobs, initializer=exit_with_driver, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_one, args.algo, args.env, f, v, f * e0, s, args.timesteps, args.episodes,
                                args.eval_seed, args.runs_dir, os.getpid(), args.hyperparams, args.carbon_queue)
                    for f in args.fractions for v in args.v

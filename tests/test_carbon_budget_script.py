@@ -81,3 +81,53 @@ def test_long_term_confirmation_runs_its_own_number_of_days(tmp_path: Path) -> N
     assert "greedy evaluation on seeds 3000-3002" in md and "on seeds 1000-1000 (the budgets the agents were trained" in md
     assert "long-term" in md
     assert out.with_name("budget_confirm3.png").stat().st_size > 0
+
+
+def _load_script():  # the script as a module (it lives outside the package)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("carbon_budget_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _worker(driver_pid: int, marker: str, work_s: float) -> None:  # runs in a spawned child
+    import time
+
+    mod = _load_script()
+    mod.exit_with_driver(driver_pid, poll_s=0.05)
+    time.sleep(work_s)
+    Path(marker).write_text("finished its task")
+
+
+def test_a_worker_whose_driver_is_gone_exits(tmp_path: Path) -> None:
+    import multiprocessing
+    import os
+
+    ctx = multiprocessing.get_context("spawn")
+    # the child's parent is this process, not pid 2**22 + 1: to the watcher its driver is gone
+    marker = tmp_path / "orphan"
+    child = ctx.Process(target=_worker, args=((1 << 22) + 1, str(marker), 30.0))
+    child.start()
+    child.join(timeout=25)
+    assert not child.is_alive(), "the worker kept running after its driver was gone"
+    assert child.exitcode == 1 and not marker.exists()
+    # while its driver lives, the watcher leaves the worker to finish its task
+    marker = tmp_path / "kept"
+    child = ctx.Process(target=_worker, args=(os.getpid(), str(marker), 0.5))
+    child.start()
+    child.join(timeout=25)
+    assert child.exitcode == 0 and marker.read_text() == "finished its task"
+
+
+def test_table_rows_come_in_a_fixed_order_whatever_order_the_runs_finish_in() -> None:
+    mod = _load_script()
+    rows = [{"name": "lyapunov", "fraction": 0.8, "v": 0.1, "seed": 10},
+            {"name": "lyapunov", "fraction": 0.8, "v": 0.03, "seed": 2},
+            {"name": "unconstrained", "fraction": "", "v": "", "seed": "base"},
+            {"name": "lyapunov", "fraction": 0.8, "v": 0.1, "seed": 9},
+            {"name": "lyapunov", "fraction": 0.9, "v": 0.03, "seed": 0}]
+    got = [(r["fraction"], r["v"], r["seed"]) for r in sorted(rows, key=mod.row_order)]
+    assert got == [("", "", "base"), (0.8, 0.03, 2), (0.8, 0.1, 9), (0.8, 0.1, 10), (0.9, 0.03, 0)]
