@@ -356,9 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         write_tables(held_out, path, e0, args.env, confirm_episodes, args.confirm_seed, budget_seed=args.eval_seed,
                      carbon_queue=args.carbon_queue, budget_episodes=args.episodes)
         if args.carbon_queue == "long_term":
+            last = args.confirm_seed + confirm_episodes - 1
+            overlap = args.confirm_seed <= args.eval_seed + args.episodes - 1 and args.eval_seed <= last
+            days = f"seeds {args.confirm_seed}-{last}" if overlap else f"held-out seeds {args.confirm_seed}-{last}"
             plot(held_out, path.with_suffix(".png"), f"{args.env}: Lyapunov carbon budget ({args.algo}, long-term "
-                 f"queue), held-out seeds {args.confirm_seed}-{args.confirm_seed + confirm_episodes - 1}", "long_term",
-                 confirm_episodes)
+                 f"queue), {days}", "long_term", confirm_episodes)
         print(path.with_suffix(".md").read_text())
     return 0
 
